@@ -1,0 +1,1 @@
+//! Heartbeat (haresources mode): config, membership, wire protocol, resources.

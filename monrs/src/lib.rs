@@ -1,0 +1,1 @@
+//! mon: service monitoring daemon (mon.cf, scheduler, alerts, client protocol).
