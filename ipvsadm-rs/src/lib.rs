@@ -82,3 +82,7 @@ pub trait Ipvs {
     fn start_daemon(&mut self, d: &SyncDaemon) -> Result<()>;
     fn stop_daemon(&mut self, d: &SyncDaemon) -> Result<()>;
 }
+
+pub mod cli;
+pub mod fake;
+pub mod netlink;
