@@ -1,0 +1,40 @@
+//! Shared helpers: reference-tool checks, scratch directories, free ports.
+
+use std::path::Path;
+
+/// Panics (fails the test) if Debian's mon or its Perl libraries are absent.
+pub fn require_reference() {
+    assert!(
+        Path::new("/usr/sbin/mon").exists(),
+        "Debian's mon 1.3.6 is required (apt-get install mon libtime-period-perl; see lab/setup)"
+    );
+    let ok = std::process::Command::new("perl")
+        .args(["-MTime::Period", "-e", "1"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "perl with Time::Period is required (libtime-period-perl)"
+    );
+}
+
+/// A deterministic xorshift generator for generated test inputs.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    pub fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
+        &v[self.below(v.len() as u64) as usize]
+    }
+}

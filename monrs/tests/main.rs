@@ -1,0 +1,6 @@
+//! monrs integration tests: one binary, one module per area. Tests that
+//! compare with Debian's mon 1.3.6 (or its Perl libraries) fail, not
+//! skip, when the reference is missing: CI installs it (lab/setup).
+
+mod common;
+mod period_diff;
