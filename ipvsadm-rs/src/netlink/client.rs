@@ -270,7 +270,8 @@ impl<T: Transport> Client<T> {
     /// dump's NLMSG_DONE has been read: the kernel finishes a dump (and
     /// queues its DONE) while we receive its last data datagram, which we
     /// recognise by being short. If that guess is wrong the kernel answers
-    /// EBUSY and the request is sent again once the running dump ended. At
+    /// EBUSY; the request is then sent again once the running dump ended,
+    /// and the rest of the listing waits for each DONE instead of guessing. At
     /// most `window` requests are in flight, so the receive queue stays
     /// bounded even against a peer that would run dumps concurrently.
     pub fn destinations_pipelined(
@@ -283,6 +284,7 @@ impl<T: Transport> Client<T> {
         let mut pending: VecDeque<usize> = (0..svcs.len()).collect();
         let mut flights: Vec<Flight> = Vec::new();
         let mut retries: Vec<u8> = vec![0; svcs.len()];
+        let mut strict = false;
         let probe = Request::ListDests(match svcs.first() {
             Some(s) => &s.key,
             None => return Ok(out),
@@ -342,10 +344,11 @@ impl<T: Transport> Client<T> {
                     other => return Err(unexpected(&Request::ListDests(&svcs[idx].key), &other)),
                 }
             }
+            // A wrong guess means the kernel fills smaller datagrams than
+            // we assumed: from then on wait for each dump's NLMSG_DONE.
+            strict |= busy;
             for f in flights.iter_mut() {
-                if busy {
-                    // Our guess was wrong somewhere: trust nothing until
-                    // each running dump shows its next datagram.
+                if strict {
                     f.may_run = true;
                 } else if touched.contains(&f.seq) {
                     f.may_run = n >= SHORT_DATAGRAM;
