@@ -90,6 +90,10 @@ pub struct FakeIpvs {
     failures: HashMap<Op, Vec<i32>>,
     /// Every call made, in order.
     pub calls: Vec<Call>,
+    /// Acknowledge every change without applying it (after fault
+    /// injection), like the stateless fake kernel the reference
+    /// transcripts were captured with.
+    pub stateless: bool,
 }
 
 impl Default for FakeIpvs {
@@ -116,6 +120,7 @@ impl FakeIpvs {
             interfaces: vec!["lo".into(), "eth0".into(), "eth1".into()],
             failures: HashMap::new(),
             calls: Vec::new(),
+            stateless: false,
         }
     }
 
@@ -308,6 +313,9 @@ impl Ipvs for FakeIpvs {
     fn add_service(&mut self, svc: &Service) -> Result<()> {
         self.calls.push(Call::AddService(svc.clone()));
         self.injected(Op::AddService)?;
+        if self.stateless {
+            return Ok(());
+        }
         if self.find(&svc.key).is_some() {
             return Err(Error::Kernel(libc::EEXIST));
         }
@@ -337,6 +345,9 @@ impl Ipvs for FakeIpvs {
     fn edit_service(&mut self, svc: &Service) -> Result<()> {
         self.calls.push(Call::EditService(svc.clone()));
         self.injected(Op::EditService)?;
+        if self.stateless {
+            return Ok(());
+        }
         let i = self.find(&svc.key).ok_or(Error::Kernel(libc::ESRCH))?;
         Self::check_service_params(svc)?;
         let e = &mut self.entries[i].svc;
@@ -351,6 +362,9 @@ impl Ipvs for FakeIpvs {
     fn del_service(&mut self, svc: &Service) -> Result<()> {
         self.calls.push(Call::DelService(svc.clone()));
         self.injected(Op::DelService)?;
+        if self.stateless {
+            return Ok(());
+        }
         let i = self.find(&svc.key).ok_or(Error::Kernel(libc::ESRCH))?;
         self.entries.remove(i);
         Ok(())
@@ -359,6 +373,9 @@ impl Ipvs for FakeIpvs {
     fn zero(&mut self, svc: Option<&Service>) -> Result<()> {
         self.calls.push(Call::Zero(svc.cloned()));
         self.injected(Op::Zero)?;
+        if self.stateless {
+            return Ok(());
+        }
         let range: Vec<usize> = match svc {
             Some(s) => vec![self.find(&s.key).ok_or(Error::Kernel(libc::ESRCH))?],
             None => (0..self.entries.len()).collect(),
@@ -376,6 +393,9 @@ impl Ipvs for FakeIpvs {
     fn flush(&mut self) -> Result<()> {
         self.calls.push(Call::Flush);
         self.injected(Op::Flush)?;
+        if self.stateless {
+            return Ok(());
+        }
         self.entries.clear();
         Ok(())
     }
@@ -383,6 +403,9 @@ impl Ipvs for FakeIpvs {
     fn add_dest(&mut self, svc: &Service, dest: &Destination) -> Result<()> {
         self.calls.push(Call::AddDest(svc.clone(), dest.clone()));
         self.injected(Op::AddDest)?;
+        if self.stateless {
+            return Ok(());
+        }
         let i = self.find(&svc.key).ok_or(Error::Kernel(libc::ESRCH))?;
         let stored = self.entries[i].svc.clone();
         self.check_dest(&stored, dest)?;
@@ -400,6 +423,9 @@ impl Ipvs for FakeIpvs {
     fn edit_dest(&mut self, svc: &Service, dest: &Destination) -> Result<()> {
         self.calls.push(Call::EditDest(svc.clone(), dest.clone()));
         self.injected(Op::EditDest)?;
+        if self.stateless {
+            return Ok(());
+        }
         let i = self.find(&svc.key).ok_or(Error::Kernel(libc::ESRCH))?;
         let stored = self.entries[i].svc.clone();
         self.check_dest(&stored, dest)?;
@@ -422,6 +448,9 @@ impl Ipvs for FakeIpvs {
     fn del_dest(&mut self, svc: &Service, dest: &Destination) -> Result<()> {
         self.calls.push(Call::DelDest(svc.clone(), dest.clone()));
         self.injected(Op::DelDest)?;
+        if self.stateless {
+            return Ok(());
+        }
         let i = self.find(&svc.key).ok_or(Error::Kernel(libc::ESRCH))?;
         let dests = &mut self.entries[i].dests;
         let j = dests
@@ -441,6 +470,9 @@ impl Ipvs for FakeIpvs {
     fn set_timeouts(&mut self, t: &Timeouts) -> Result<()> {
         self.calls.push(Call::SetTimeouts(*t));
         self.injected(Op::SetTimeouts)?;
+        if self.stateless {
+            return Ok(());
+        }
         let max = i32::MAX as u32 / HZ;
         if t.tcp > max || t.tcp_fin > max || t.udp > max {
             return Err(Error::Kernel(libc::EINVAL));
@@ -469,6 +501,9 @@ impl Ipvs for FakeIpvs {
     fn start_daemon(&mut self, d: &SyncDaemon) -> Result<()> {
         self.calls.push(Call::StartDaemon(d.clone()));
         self.injected(Op::StartDaemon)?;
+        if self.stateless {
+            return Ok(());
+        }
         if let Some(g) = d.mcast_group {
             if !g.is_multicast() {
                 return Err(Error::Kernel(libc::EINVAL));
@@ -503,6 +538,9 @@ impl Ipvs for FakeIpvs {
     fn stop_daemon(&mut self, d: &SyncDaemon) -> Result<()> {
         self.calls.push(Call::StopDaemon(d.clone()));
         self.injected(Op::StopDaemon)?;
+        if self.stateless {
+            return Ok(());
+        }
         let i = self
             .daemons
             .iter()

@@ -159,11 +159,12 @@ pub fn run_with<'i>(
     // ipvs_init() comes before anything else, even -h and -v.
     let (ipvs, info) = match init(open) {
         Ok(x) => x,
-        Err(_) => {
+        Err(first) => {
+            // If modprobe fails, errno is still the first attempt's.
             let retried = if host.modprobe_ipvs() {
                 init(open)
             } else {
-                Err(Error::FamilyNotFound)
+                Err(first)
             };
             match retried {
                 Ok(x) => x,
@@ -466,15 +467,33 @@ impl Runner<'_, '_> {
             sort::merge_sort(&mut services, &sort::cmp_services);
         }
         let _ = self.out.write_all(output::title(format).as_bytes());
-        for s in &services {
-            self.print_service_entry(s, format)?;
+        // Fetch every destination list in one go (the netlink client
+        // pipelines the requests). If that fails, fall back to one request
+        // per service so the output stops exactly where ipvsadm's would.
+        let prefetched = self.ipvs.destinations_of_all(&services).ok();
+        for (i, s) in services.iter().enumerate() {
+            let dests = prefetched.as_ref().and_then(|p| p.get(i).cloned());
+            self.print_service_entry_with(s, dests, format)?;
         }
         Ok(())
     }
 
     fn print_service_entry(&mut self, s: &Service, format: u32) -> Result<(), Stop> {
+        self.print_service_entry_with(s, None, format)
+    }
+
+    fn print_service_entry_with(
+        &mut self,
+        s: &Service,
+        known: Option<Vec<Destination>>,
+        format: u32,
+    ) -> Result<(), Stop> {
         self.func = Func::GetDests;
-        let mut dests = match self.ipvs.destinations(s) {
+        let fetched = match known {
+            Some(d) => Ok(d),
+            None => self.ipvs.destinations(s),
+        };
+        let mut dests = match fetched {
             Ok(d) => d,
             Err(e) => {
                 self.say_err(Func::GetDests, &e);
