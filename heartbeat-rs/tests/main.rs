@@ -1,0 +1,9 @@
+//! heartbeat-rs integration tests (one binary, one module per area).
+
+mod support;
+
+mod codec;
+mod config_authkeys;
+mod config_differential;
+mod config_hacf;
+mod config_haresources;
