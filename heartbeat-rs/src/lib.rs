@@ -7,6 +7,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod log;
+pub mod membership;
 pub mod msg;
 
 pub use error::{ConfigError, Error, Result};

@@ -7,3 +7,4 @@ mod config_authkeys;
 mod config_differential;
 mod config_hacf;
 mod config_haresources;
+mod membership;
