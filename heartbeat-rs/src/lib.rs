@@ -9,6 +9,8 @@ pub mod error;
 pub mod log;
 pub mod membership;
 pub mod msg;
+pub mod planner;
+pub mod resources;
 
 pub use error::{ConfigError, Error, Result};
 

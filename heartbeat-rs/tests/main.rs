@@ -8,3 +8,5 @@ mod config_differential;
 mod config_hacf;
 mod config_haresources;
 mod membership;
+mod planner;
+mod resources;
