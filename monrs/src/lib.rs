@@ -12,12 +12,16 @@
 
 pub mod check;
 pub mod config;
+pub mod daemon;
 pub mod decide;
 pub mod depend;
 pub mod error;
+pub mod exec;
+pub mod options;
 pub mod period;
 pub mod perlnum;
 pub mod quotewords;
+pub mod syslog;
 pub mod timeval;
 
 pub use error::Error;

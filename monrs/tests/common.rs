@@ -1,6 +1,7 @@
 //! Shared helpers: reference-tool checks, scratch directories, free ports.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Panics (fails the test) if Debian's mon or its Perl libraries are absent.
 pub fn require_reference() {
@@ -17,6 +18,20 @@ pub fn require_reference() {
         ok,
         "perl with Time::Period is required (libtime-period-perl)"
     );
+}
+
+/// A fresh scratch directory unique to this process and call.
+pub fn scratch(tag: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "monrs-test-{}-{}-{}",
+        std::process::id(),
+        tag,
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
 }
 
 /// A deterministic xorshift generator for generated test inputs.

@@ -3,4 +3,6 @@
 //! skip, when the reference is missing: CI installs it (lab/setup).
 
 mod common;
+mod daemon_diff;
+mod harness;
 mod period_diff;

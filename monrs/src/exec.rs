@@ -1,0 +1,329 @@
+//! Running scripts exactly as mon does: monitor argv (quotewords, hosts
+//! appended, `;;`), environment, stderr merged into stdout, stdin from
+//! /dev/null; alerts with argv/env from [`crate::decide::AlertCall`] and
+//! their stdin written by a helper thread so the daemon never blocks.
+
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::process::{Child, Command, Stdio};
+
+use crate::config::Service;
+use crate::decide::{AlertCall, ServiceState};
+use crate::quotewords::quotewords;
+
+/// Split a service's `monitor` line into (name, args-with-leading-space),
+/// like `/^(\S+)(\s+(.*))?$/`.
+pub fn monitor_name(monitor: &str) -> (&str, &str) {
+    match monitor.find(char::is_whitespace) {
+        Some(i) => (&monitor[..i], &monitor[i..]),
+        None => (monitor, ""),
+    }
+}
+
+/// Why a monitor was not started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotRun {
+    /// every host disabled/excluded and no `;;` / allow_empty_group
+    NoHosts,
+}
+
+/// The argv mon execs for a monitor. `hosts` are the group's members as
+/// stored (disabled ones start with `*`); `dep_summaries` are the
+/// summaries of failing parents for `hm`/hostdepend (hosts found in them
+/// as substrings are dropped).
+pub fn monitor_argv(
+    path: &str,
+    args: &str,
+    hosts: &[String],
+    svc: &Service,
+    dep_summaries: Option<&[String]>,
+) -> Result<Vec<String>, NotRun> {
+    let mut cmd = path.to_string();
+    if !args.is_empty() {
+        cmd.push(' ');
+        cmd.push_str(args);
+    }
+    let trimmed = cmd.trim_end();
+    if let Some(before) = trimmed.strip_suffix(";;") {
+        let before = before.trim_end();
+        return Ok(quotewords(before).unwrap_or_default());
+    }
+    let mut ghosts: Vec<String> = hosts
+        .iter()
+        .filter(|h| !h.starts_with('*'))
+        .cloned()
+        .collect();
+    if !svc.exclude_hosts.is_empty() {
+        ghosts.retain(|h| !svc.exclude_hosts.contains(h));
+    }
+    if let Some(sums) = dep_summaries {
+        ghosts.retain(|h| !sums.iter().any(|s| s.contains(h.as_str())));
+    }
+    if ghosts.is_empty() && !svc.allow_empty_group {
+        return Err(NotRun::NoHosts);
+    }
+    let mut argv = quotewords(&cmd).unwrap_or_default();
+    argv.extend(ghosts);
+    Ok(argv)
+}
+
+/// Paths exported to every script.
+#[derive(Debug, Clone, Default)]
+pub struct Dirs {
+    pub statedir: String,
+    pub logdir: String,
+    pub cfbasedir: String,
+}
+
+/// The variables a monitor gets on top of mon's environment.
+pub fn monitor_env(
+    group: &str,
+    svc: &Service,
+    st: &ServiceState,
+    dirs: &Dirs,
+) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = svc.env.clone();
+    let mut set = |k: &str, v: String| {
+        if let Some(e) = env.iter_mut().find(|(n, _)| n == k) {
+            e.1 = v;
+        } else {
+            env.push((k.to_string(), v));
+        }
+    };
+    set("MON_GROUP", group.to_string());
+    set("MON_SERVICE", svc.name.clone());
+    if let Some(v) = &st.last_summary {
+        set("MON_LAST_SUMMARY", v.clone());
+    }
+    if let Some(v) = &st.last_output {
+        set("MON_LAST_OUTPUT", v.clone());
+    }
+    set("MON_LAST_FAILURE", st.last_failure.to_string());
+    if let Some(v) = st.first_failure {
+        set("MON_FIRST_FAILURE", v.to_string());
+    }
+    if let Some(d) = st.depend_status {
+        set("MON_DEPEND_STATUS", if d { "1" } else { "0" }.to_string());
+    }
+    set("MON_LAST_SUCCESS", st.last_success.to_string());
+    if let Some(d) = &svc.description {
+        set("MON_DESCRIPTION", d.clone());
+    }
+    set("MON_STATEDIR", dirs.statedir.clone());
+    set("MON_LOGDIR", dirs.logdir.clone());
+    set("MON_CFBASEDIR", dirs.cfbasedir.clone());
+    env
+}
+
+/// A started monitor: the child and the read end of its merged
+/// stdout/stderr pipe (non-blocking).
+pub struct RunningMonitor {
+    pub child: Child,
+    pub pipe: OwnedFd,
+    pub output: Vec<u8>,
+    pub eof: bool,
+}
+
+fn pipe_cloexec() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills the two-element array on success.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both fds were just created and are owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Fork/exec a monitor with stdout and stderr on one pipe.
+pub fn spawn_monitor(argv: &[String], env: &[(String, String)]) -> std::io::Result<RunningMonitor> {
+    let Some((prog, rest)) = argv.split_first() else {
+        return Err(std::io::Error::from_raw_os_error(libc::ENOENT));
+    };
+    let (r, w) = pipe_cloexec()?;
+    let w2 = w.try_clone()?;
+    let mut cmd = Command::new(prog);
+    cmd.args(rest)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(w))
+        .stderr(Stdio::from(w2));
+    let child = cmd.spawn()?;
+    drop(cmd);
+    // SAFETY: r is a valid fd we own.
+    unsafe {
+        let fl = libc::fcntl(r.as_raw_fd(), libc::F_GETFL);
+        libc::fcntl(r.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
+    }
+    Ok(RunningMonitor {
+        child,
+        pipe: r,
+        output: Vec::new(),
+        eof: false,
+    })
+}
+
+impl RunningMonitor {
+    /// Read whatever is available; true once EOF was seen.
+    pub fn drain(&mut self) -> bool {
+        let mut buf = [0u8; 8192];
+        loop {
+            // SAFETY: reading into a local buffer from an fd we own.
+            let n =
+                unsafe { libc::read(self.pipe.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n > 0 {
+                self.output.extend_from_slice(&buf[..n as usize]);
+            } else if n == 0 {
+                self.eof = true;
+                return true;
+            } else {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                if e.kind() != std::io::ErrorKind::WouldBlock {
+                    self.eof = true;
+                }
+                return self.eof;
+            }
+        }
+    }
+}
+
+/// `$? >> 8`: the exit code, or 0 for a signal death (mon counts a
+/// monitor killed by a signal as a success).
+pub fn exit_value(status: std::process::ExitStatus) -> i64 {
+    use std::os::unix::process::ExitStatusExt;
+    (status.into_raw() >> 8 & 0xff) as i64
+}
+
+/// Start an alert, fire-and-forget: a helper thread feeds its stdin and
+/// reaps it. Its exit status is ignored, as in mon.
+pub fn spawn_alert(call: &AlertCall) -> std::io::Result<()> {
+    let argv = call.argv();
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .envs(call.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped());
+    if call.env.iter().all(|(k, _)| k != "MON_TRAP_INTENDED") {
+        cmd.env_remove("MON_TRAP_INTENDED");
+    }
+    let mut child = cmd.spawn()?;
+    let mut stdin = child.stdin.take();
+    let data = call.stdin.clone().into_bytes();
+    std::thread::Builder::new()
+        .name("alert".into())
+        .spawn(move || {
+            if let Some(s) = stdin.as_mut() {
+                let _ = s.write_all(&data);
+            }
+            drop(stdin);
+            let _ = child.wait();
+        })
+        .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn svc(text: &str) -> Service {
+        let env = crate::config::ParseEnv {
+            now: crate::period::Tm::from_epoch_utc(0),
+            readable: &|_| true,
+            disabled_hosts: Default::default(),
+        };
+        crate::config::parse_str(text, "t", &env).unwrap().watches[0].services[0].clone()
+    }
+    fn hosts(h: &[&str]) -> Vec<String> {
+        h.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn verified_argv_forms() {
+        let s = svc("watch g\n service s\n  monitor dump.monitor -x \"quoted arg\" 'single q'\n");
+        let (name, args) = monitor_name(s.monitor.as_deref().unwrap());
+        assert_eq!(name, "dump.monitor");
+        assert_eq!(
+            monitor_argv(
+                "/m/dump.monitor",
+                args,
+                &hosts(&["h1", "h2", "h3"]),
+                &s,
+                None
+            )
+            .unwrap(),
+            vec![
+                "/m/dump.monitor",
+                "-x",
+                "quoted arg",
+                "single q",
+                "h1",
+                "h2",
+                "h3"
+            ]
+        );
+        let s = svc("watch g\n service s\n  monitor dump.monitor -y ;;\n");
+        let (_, args) = monitor_name(s.monitor.as_deref().unwrap());
+        assert_eq!(
+            monitor_argv("/m/dump.monitor", args, &hosts(&["h1"]), &s, None).unwrap(),
+            vec!["/m/dump.monitor", "-y"]
+        );
+    }
+
+    #[test]
+    fn host_filtering_order() {
+        let s = svc("watch g\n service s\n  monitor m\n  exclude_hosts h2\n");
+        let h = hosts(&["*h1", "h2", "h3", "h4"]);
+        assert_eq!(
+            monitor_argv("/m", "", &h, &s, None).unwrap(),
+            vec!["/m", "h3", "h4"]
+        );
+        let sums = vec!["h3 down".to_string()];
+        assert_eq!(
+            monitor_argv("/m", "", &h, &s, Some(&sums)).unwrap(),
+            vec!["/m", "h4"]
+        );
+        assert_eq!(
+            monitor_argv("/m", "", &hosts(&["*h1", "h2"]), &s, None),
+            Err(NotRun::NoHosts)
+        );
+        let s = svc("watch g\n service s\n  monitor m\n  allow_empty_group\n");
+        assert_eq!(
+            monitor_argv("/m", "", &hosts(&["*h1"]), &s, None).unwrap(),
+            vec!["/m"]
+        );
+    }
+
+    #[test]
+    fn unbalanced_quotes_leave_only_hosts() {
+        let s = svc("watch g\n service s\n  monitor m -x \"oops\n");
+        let (_, args) = monitor_name(s.monitor.as_deref().unwrap());
+        assert_eq!(
+            monitor_argv("/m", args, &hosts(&["h1"]), &s, None).unwrap(),
+            vec!["h1"]
+        );
+    }
+
+    #[test]
+    fn merged_output_and_exit_values() {
+        let argv: Vec<String> = ["/bin/sh", "-c", "echo out; echo err >&2; exit 3"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut m = spawn_monitor(&argv, &[("X".into(), "1".into())]).unwrap();
+        let status = m.child.wait().unwrap();
+        while !m.drain() {}
+        assert_eq!(String::from_utf8_lossy(&m.output), "out\nerr\n");
+        assert_eq!(exit_value(status), 3);
+        let argv: Vec<String> = ["/bin/sh", "-c", "kill -9 $$"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut m = spawn_monitor(&argv, &[]).unwrap();
+        assert_eq!(
+            exit_value(m.child.wait().unwrap()),
+            0,
+            "a signal death counts as success"
+        );
+    }
+}
