@@ -244,6 +244,7 @@ fn cf(msg: String) -> Error {
 pub fn read_file(path: &str, m4: Option<&str>, env: &ParseEnv) -> Result<Config, ConfigError> {
     let plain = |message: String| ConfigError {
         message,
+        exit_code: 25,
         mon_warnings: Vec::new(),
         warnings: Vec::new(),
     };
@@ -267,6 +268,7 @@ pub fn read_file(path: &str, m4: Option<&str>, env: &ParseEnv) -> Result<Config,
         let c = parse_str(&text, path, env)?;
         if !out.status.success() {
             return Err(ConfigError {
+                exit_code: 25,
                 message: "Could not open pipe to m4 (check that m4 is properly installed and in your PATH): "
                     .to_string(),
                 mon_warnings: c.mon_warnings,
@@ -390,6 +392,8 @@ const SERVICE_KEYWORDS: &[&str] = &[
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigError {
     pub message: String,
+    /// the exit status of the original's `die` for this error
+    pub exit_code: i32,
     pub mon_warnings: Vec<String>,
     pub warnings: Vec<Warning>,
 }
@@ -412,6 +416,10 @@ pub fn parse_str(text: &str, file: &str, env: &ParseEnv) -> Result<Config, Confi
             Ok(c)
         }
         Err(e) => Err(ConfigError {
+            exit_code: match &e {
+                Error::ConfigErrno { errno, .. } => *errno,
+                _ => 25,
+            },
             message: e.to_string(),
             mon_warnings: c.mon_warnings,
             warnings: c.warnings,
@@ -783,9 +791,10 @@ fn global(
         "authfile" => {
             g.authfile = s;
             if !(env.readable)(v) {
-                return Err(cf(format!(
-                    "cf error: authfile '{v}' does not exist or is not readable, line {line}"
-                )));
+                return Err(Error::ConfigErrno {
+                    msg: format!("cf error: authfile '{v}' does not exist or is not readable, line {line}"),
+                    errno: std::fs::File::open(v).err().and_then(|e| e.raw_os_error()).unwrap_or(libc::ENOENT),
+                });
             }
         }
         "authtype" => {
@@ -801,9 +810,10 @@ fn global(
         "userfile" => {
             g.userfile = s;
             if !(env.readable)(v) {
-                return Err(cf(format!(
-                    "cf error: userfile '{v}' does not exist or is not readable, line {line}"
-                )));
+                return Err(Error::ConfigErrno {
+                    msg: format!("cf error: userfile '{v}' does not exist or is not readable, line {line}"),
+                    errno: std::fs::File::open(v).err().and_then(|e| e.raw_os_error()).unwrap_or(libc::ENOENT),
+                });
             }
         }
         "historicfile" => g.historicfile = s,

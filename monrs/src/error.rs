@@ -5,6 +5,10 @@ pub enum Error {
     /// A mon.cf error, with mon's exact text ("cf error: ..., line N").
     #[error("{0}")]
     Config(String),
+    /// A mon.cf error after a failed file test: Perl's die exits with
+    /// that errno.
+    #[error("{msg}")]
+    ConfigErrno { msg: String, errno: i32 },
     #[error("{0}")]
     Usage(String),
     #[error("{context}: {source}")]

@@ -5,4 +5,5 @@
 mod common;
 mod daemon_diff;
 mod harness;
+mod parse_diff;
 mod period_diff;

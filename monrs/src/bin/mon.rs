@@ -43,7 +43,7 @@ fn main() {
         }
     }
     if !std::path::Path::new(&cf).is_file() {
-        die(&mut log, &format!("config file {cf} does not exist"));
+        die(&mut log, &format!("config file {cf} does not exist"), 25);
     }
     let c = match config::read_file(&cf, opts.m4.as_deref(), &env) {
         Ok(c) => c,
@@ -51,7 +51,7 @@ fn main() {
             for w in &e.mon_warnings {
                 eprintln!("{w}");
             }
-            die(&mut log, &e.message);
+            die(&mut log, &e.message, e.exit_code);
         }
     };
     for w in &c.mon_warnings {
@@ -64,13 +64,14 @@ fn main() {
     log.set_facility(&set.syslog_facility);
     if let Some(r) = &opts.randstart {
         if mon::timeval::dhmstos(r).is_none() {
-            die(&mut log, "bad randstart value");
+            die(&mut log, "bad randstart value", 25);
         }
     }
     if !std::path::Path::new(&set.authfile).is_file() {
         die(
             &mut log,
             &format!("could not open {}: No such file or directory", set.authfile),
+            2,
         );
     }
     if opts.fork {
@@ -82,11 +83,12 @@ fn main() {
 }
 
 /// mon's syslog_die: the message to syslog and stderr, then exit the way
-/// Perl's die does here (errno 25, ENOTTY, is what the original returns).
-fn die(log: &mut Logger, msg: &str) -> ! {
+/// Perl's die does: with the current errno (25, ENOTTY, after start-up;
+/// the failed file test's errno for authfile/userfile).
+fn die(log: &mut Logger, msg: &str, code: i32) -> ! {
     log.log(Priority::Err, msg);
     eprintln!("{msg}");
-    std::process::exit(25);
+    std::process::exit(code);
 }
 
 fn check(cf: &str, m4: Option<&str>, env: &ParseEnv) -> i32 {
