@@ -7,6 +7,9 @@ mod support;
 #[path = "cli/golden.rs"]
 mod golden;
 
+#[path = "cli/sorting.rs"]
+mod sorting;
+
 #[test]
 fn golden_transcripts_replay_byte_for_byte() {
     let (n, failures) = golden::replay_all();
