@@ -10,6 +10,9 @@ mod golden;
 #[path = "cli/sorting.rs"]
 mod sorting;
 
+#[path = "cli/behaviour.rs"]
+mod behaviour;
+
 #[test]
 fn golden_transcripts_replay_byte_for_byte() {
     let (n, failures) = golden::replay_all();
