@@ -519,7 +519,7 @@ impl Ipvs for FakeIpvs {
         if self.daemons.iter().any(|x| x.state == d.state) {
             return Err(Error::Kernel(libc::EEXIST));
         }
-        if !self.interfaces.iter().any(|i| *i == d.mcast_ifn) {
+        if !self.interfaces.contains(&d.mcast_ifn) {
             return Err(Error::Kernel(libc::ENODEV));
         }
         // The kernel fills in the defaults it used.

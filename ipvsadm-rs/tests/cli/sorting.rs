@@ -160,7 +160,7 @@ fn random_table(seed: u64, n: usize) -> Vec<Service> {
         .map(|_| {
             let key = match r.next() % 4 {
                 0 => ServiceKey::Fwmark {
-                    af: if r.next() % 2 == 0 { AF_INET } else { AF_INET6 },
+                    af: if r.next() & 1 == 0 { AF_INET } else { AF_INET6 },
                     mark: marks[(r.next() % 8) as usize],
                 },
                 1 => {
