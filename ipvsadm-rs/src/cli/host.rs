@@ -170,3 +170,26 @@ mod tests {
         assert_eq!(strerror(libc::ENODEV), "No such device");
     }
 }
+
+/// A host that resolves nothing and loads nothing: for side-effect-free
+/// parsing (fuzzing, validation-only checks).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NullHost;
+
+impl Host for NullHost {
+    fn host_to_addr(&mut self, _: &[u8]) -> Option<Ipv4Addr> {
+        None
+    }
+    fn addr_to_host(&mut self, _: &IpAddr) -> Option<Vec<u8>> {
+        None
+    }
+    fn service_to_port(&mut self, _: &[u8], _: &str) -> Option<u16> {
+        None
+    }
+    fn port_to_service(&mut self, _: u16, _: &str) -> Option<Vec<u8>> {
+        None
+    }
+    fn modprobe_ipvs(&mut self) -> bool {
+        false
+    }
+}

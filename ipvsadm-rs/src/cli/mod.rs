@@ -17,7 +17,7 @@ pub mod stdio;
 
 use std::io::{BufRead, Write};
 
-pub use host::{strerror, Host, SystemHost};
+pub use host::{strerror, Host, NullHost, SystemHost};
 use opts::{fmt, Cmd, Entry, ParseIo, Parsed};
 
 use crate::model::*;

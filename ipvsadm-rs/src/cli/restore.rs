@@ -122,6 +122,22 @@ pub fn parse_restore_line(line: &[u8]) -> Option<Vec<Vec<u8>>> {
     }
 }
 
+/// Tokenise one restore line and run it through ipvsadm's option parsing
+/// and validation, without resolving names or touching the kernel.
+/// Returns the words and the exit status the line would stop the restore
+/// with (`None`: it would be executed; a nested `-R`, refused only at run
+/// time, counts as executable). The fuzz target for `-R`.
+pub fn check_restore_line(line: &[u8]) -> (Option<Vec<Vec<u8>>>, Option<i32>) {
+    let Some(words) = parse_restore_line(line) else {
+        return (None, None);
+    };
+    let mut argv = vec![b"ipvsadm".to_vec()];
+    argv.extend(words.iter().cloned());
+    let mut sink = std::io::sink();
+    let status = super::check_command_line(&argv, &mut super::host::NullHost, &mut sink);
+    (Some(words), status)
+}
+
 /// All the lines a whole input yields, in order, up to the end marker.
 pub fn split_input(input: &[u8]) -> Vec<Vec<Vec<u8>>> {
     let mut r: &[u8] = input;
@@ -191,6 +207,18 @@ mod tests {
         assert_eq!(w[0].len(), 2);
         assert_eq!(w[0][0].len(), 4096);
         assert_eq!(w[0][1].len(), 904);
+    }
+
+    #[test]
+    fn check_restore_line_validates_without_side_effects() {
+        let (w, st) = check_restore_line(b"-A -t 10.0.0.1:80 -s rr\n");
+        assert_eq!(w.map(|w| w.len()), Some(5));
+        assert_eq!(st, None);
+        assert_eq!(check_restore_line(b"-A -t 10.0.0.1\n").1, Some(2));
+        assert_eq!(check_restore_line(b"# comment\n").1, Some(255));
+        assert_eq!(check_restore_line(b"-L --bogus\n").1, Some(255));
+        assert_eq!(check_restore_line(b"-A -t host.invalid:80\n").1, Some(2));
+        assert_eq!(check_restore_line(b"").0, None);
     }
 
     #[test]
