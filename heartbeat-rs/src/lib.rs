@@ -5,12 +5,17 @@
 
 pub mod auth;
 pub mod config;
+pub mod daemon;
 pub mod error;
 pub mod log;
+pub mod logger;
+pub mod media;
 pub mod membership;
 pub mod msg;
 pub mod planner;
 pub mod resources;
+pub mod runner;
+pub mod state;
 
 pub use error::{ConfigError, Error, Result};
 

@@ -147,6 +147,9 @@ pub struct Planner {
     initial_done: bool,
     shutting_down: bool,
     now: u64,
+    /// The peer (re)started since we last gave groups back: auto_failback
+    /// applies once per return, not after an operator's hb_standby.
+    peer_returned: bool,
 }
 
 fn msg(t: &str, fields: &[(&str, &str)]) -> Message {
@@ -179,6 +182,7 @@ impl Planner {
             initial_done: false,
             shutting_down: false,
             now: 0,
+            peer_returned: false,
         }
     }
 
@@ -397,6 +401,7 @@ impl Planner {
         match t.as_str() {
             "starting" => {
                 self.peer_alive = true;
+                self.peer_returned = true;
                 out.push(Output::Send(
                     self.resource_report(self.rstate == RState::Stable, None),
                 ));
@@ -516,7 +521,9 @@ impl Planner {
             && self.hold().has(Hold::FOREIGN)
             && self.standby == Standby::None
             && self.busy.is_none()
+            && self.peer_returned
         {
+            self.peer_returned = false;
             self.begin_standby(Hold::FOREIGN, self.now, out);
         }
     }

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod cluster;
 mod codec;
 mod config_authkeys;
 mod config_differential;

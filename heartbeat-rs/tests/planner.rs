@@ -339,3 +339,17 @@ fn standby_request_without_reply_is_cancelled() {
     assert_eq!(Hold::LOCAL.mirrored(), Hold::FOREIGN);
     assert_eq!(Hold::parse("failback"), Some(Hold::FOREIGN));
 }
+
+#[test]
+fn hb_standby_with_auto_failback_on_is_not_undone() {
+    let mut s = started(AutoFailback::On);
+    let outs = s.p[0].standby(Hold::ALL, s.now);
+    s.pump(0, outs);
+    assert!(s.held(0).is_empty());
+    assert_eq!(s.held(1), ["10.0.0.100", "10.0.0.101"]);
+    s.tick(20_000);
+    assert!(
+        s.held(0).is_empty(),
+        "resources stay after an operator's standby"
+    );
+}

@@ -1,0 +1,115 @@
+//! Logging to `logfile`, `debugfile` and syslog in heartbeat 3.0.6's format:
+//! `Nov 25 19:43:57 node heartbeat: [pid]: WARN: text`.
+
+use crate::log::Level;
+use std::ffi::CString;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::sync::Mutex;
+
+pub struct Logger {
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    logfile: Option<File>,
+    debugfile: Option<File>,
+    syslog: bool,
+    stderr: bool,
+    host: String,
+    pid: u32,
+    debug: u8,
+}
+
+fn open(p: &str) -> Option<File> {
+    if p == "/dev/null" {
+        return None;
+    }
+    OpenOptions::new().create(true).append(true).open(p).ok()
+}
+
+/// `%b %e %H:%M:%S` in local time.
+pub fn syslog_time() -> String {
+    let mut t: libc::time_t = 0;
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let mut buf = [0u8; 64];
+    // SAFETY: time/localtime_r/strftime on buffers we own.
+    let n = unsafe {
+        libc::time(&mut t);
+        libc::localtime_r(&t, &mut tm);
+        libc::strftime(
+            buf.as_mut_ptr() as *mut libc::c_char,
+            buf.len(),
+            c"%b %e %H:%M:%S".as_ptr(),
+            &tm,
+        )
+    };
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+impl Logger {
+    pub fn new(
+        logfile: Option<&str>,
+        debugfile: Option<&str>,
+        facility: Option<libc::c_int>,
+        stderr: bool,
+        host: &str,
+        debug: u8,
+    ) -> Logger {
+        if let Some(f) = facility {
+            // SAFETY: the ident is a static C string.
+            unsafe { libc::openlog(c"heartbeat".as_ptr(), libc::LOG_PID, f) };
+        }
+        Logger {
+            inner: Mutex::new(Inner {
+                logfile: logfile.and_then(open),
+                debugfile: debugfile.and_then(open),
+                syslog: facility.is_some(),
+                stderr,
+                host: host.to_string(),
+                pid: std::process::id(),
+                debug,
+            }),
+        }
+    }
+
+    pub fn set_debug(&self, d: u8) {
+        if let Ok(mut i) = self.inner.lock() {
+            i.debug = d;
+        }
+    }
+
+    pub fn log(&self, level: Level, text: &str) {
+        let Ok(mut i) = self.inner.lock() else {
+            return;
+        };
+        if level == Level::Debug && i.debug == 0 {
+            return;
+        }
+        let line = format!(
+            "{} {} heartbeat: [{}]: {}: {}\n",
+            syslog_time(),
+            i.host,
+            i.pid,
+            level.tag(),
+            text
+        );
+        if level != Level::Debug {
+            if let Some(f) = i.logfile.as_mut() {
+                let _ = f.write_all(line.as_bytes());
+            }
+        }
+        if let Some(f) = i.debugfile.as_mut() {
+            let _ = f.write_all(line.as_bytes());
+        }
+        if i.stderr {
+            let _ = std::io::stderr().write_all(line.as_bytes());
+        }
+        if i.syslog {
+            if let Ok(c) = CString::new(format!("[{}]: {}: {}", i.pid, level.tag(), text)) {
+                // SAFETY: format string and argument are valid C strings.
+                unsafe { libc::syslog(level.syslog_priority(), c"%s".as_ptr(), c.as_ptr()) };
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Ours–ours two-node clusters in network namespaces.
+
+use crate::support::is_root;
+use crate::support::netns::{wait_for, Net, Node};
+use std::time::Duration;
+
+const KEYS: &str = "auth 1\n1 sha1 netns-test-secret\n";
+
+/// Marks its group as held by creating `$MARKS/<name>`.
+const MARKER: &str = "#!/bin/sh\nf=\"$MARKS/$1\"\ncase \"$2\" in\n start) touch \"$f\";;\n stop) rm -f \"$f\";;\n status) if [ -e \"$f\" ]; then echo running; else echo stopped; fi;;\nesac\nexit 0\n";
+
+fn hacf(autofailback: &str) -> String {
+    format!(
+        "logfile LOGFILE\nkeepalive 200ms\ndeadtime 1\nwarntime 600ms\ninitdead 1\nudpport 694\nbcast eth0\nauto_failback {autofailback}\nnode www3 www4\n"
+    )
+}
+
+fn pair(autofailback: &str) -> (Net, Node, Node) {
+    assert!(is_root(), "netns tests need root");
+    let net = Net::new(2);
+    let res = "www3 marker::svc3\nwww4 marker::svc4\n";
+    let a = Node::new("www3", &net.ns('a'), &hacf(autofailback), KEYS, res);
+    let b = Node::new("www4", &net.ns('b'), &hacf(autofailback), KEYS, res);
+    a.script("marker", MARKER);
+    b.script("marker", MARKER);
+    (net, a, b)
+}
+
+const T: Duration = Duration::from_secs(8);
+
+#[test]
+fn ours_ours_failover_failback_standby_and_clean_stop() {
+    let (_net, mut a, mut b) = pair("on");
+    let started = std::time::Instant::now();
+    a.start();
+    assert!(
+        wait_for(T, || a.has_mark("svc3") && a.has_mark("svc4")).is_some(),
+        "www3 alone takes all:\n{}",
+        a.log()
+    );
+    b.start();
+    // auto_failback on: www4 gets its own group back
+    assert!(
+        wait_for(T, || b.has_mark("svc4") && !a.has_mark("svc4")).is_some(),
+        "failback to www4:\n{}\n{}",
+        a.log(),
+        b.log()
+    );
+    assert!(a.has_mark("svc3"));
+
+    // For its first 5 s a node advertises deadtime + 2 s (as 3.0.6 does).
+    std::thread::sleep(Duration::from_millis(5600).saturating_sub(started.elapsed()));
+    // SIGKILL www3: www4 takes svc3 within deadtime (1 s) plus a margin
+    a.kill9();
+    let took = wait_for(T, || b.has_mark("svc3")).expect("takeover");
+    assert!(took < Duration::from_millis(1500), "takeover took {took:?}");
+    assert!(b.log().contains("WARN: node www3: is dead"), "{}", b.log());
+    assert!(
+        b.log().contains("Taking over resource group svc3")
+            || b.log()
+                .contains("Acquiring resource group: www3 marker::svc3"),
+        "{}",
+        b.log()
+    );
+    // the killed node's marker is stale (it was killed), clean it like a reboot would
+    std::fs::remove_file(a.dir.join("marks/svc3")).ok();
+
+    // www3 returns: auto_failback on gives svc3 back
+    a.start();
+    assert!(
+        wait_for(T, || a.has_mark("svc3") && !b.has_mark("svc3")).is_some(),
+        "failback:\n{}\n{}",
+        a.log(),
+        b.log()
+    );
+
+    // hb_standby on www3 moves everything to www4
+    let (rc, _, err) = a.tool(env!("CARGO_BIN_EXE_hb_standby"), &[]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(
+        wait_for(T, || b.has_mark("svc3")
+            && b.has_mark("svc4")
+            && !a.has_mark("svc3"))
+        .is_some(),
+        "standby:\n{}\n{}",
+        a.log(),
+        b.log()
+    );
+    // hb_takeover local on www3 brings its group back
+    let (rc, _, _) = a.tool(env!("CARGO_BIN_EXE_hb_takeover"), &["local"]);
+    assert_eq!(rc, 0);
+    assert!(
+        wait_for(T, || a.has_mark("svc3") && !b.has_mark("svc3")).is_some(),
+        "takeover:\n{}\n{}",
+        a.log(),
+        b.log()
+    );
+
+    // cl_status sees the cluster
+    let (rc, out, _) = a.tool(env!("CARGO_BIN_EXE_cl_status"), &["nodestatus", "www4"]);
+    assert_eq!((rc, out.trim()), (0, "active"));
+    let (_, out, _) = a.tool(
+        env!("CARGO_BIN_EXE_cl_status"),
+        &["hblinkstatus", "www4", "eth0"],
+    );
+    assert_eq!(out.trim(), "up");
+    let (_, out, _) = a.tool(
+        env!("CARGO_BIN_EXE_cl_status"),
+        &["hbparameter", "-p", "deadtime"],
+    );
+    assert_eq!(out.trim(), "1");
+
+    // clean stop of www3: immediate handover, no dead-time wait
+    a.term();
+    let took = wait_for(T, || b.has_mark("svc3")).expect("handover on clean stop");
+    assert!(
+        took < Duration::from_millis(900),
+        "clean handover took {took:?}"
+    );
+    assert!(a.wait_exit(T), "www3 exits after shutdone");
+    assert!(!a.has_mark("svc3"));
+    assert!(
+        b.log().contains("Received shutdown notice from 'www3'."),
+        "{}",
+        b.log()
+    );
+    let (rc, out, _) = b.tool(env!("CARGO_BIN_EXE_cl_status"), &["nodestatus", "www3"]);
+    assert_eq!((rc, out.trim()), (1, "dead"));
+}
+
+#[test]
+fn auto_failback_off_keeps_resources_where_they_are() {
+    let (_net, mut a, mut b) = pair("off");
+    b.start();
+    assert!(
+        wait_for(T, || b.has_mark("svc3") && b.has_mark("svc4")).is_some(),
+        "{}",
+        b.log()
+    );
+    a.start();
+    assert!(
+        wait_for(T, || a
+            .log()
+            .contains("remote resource transition completed."))
+        .is_some(),
+        "{}",
+        a.log()
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        !a.has_mark("svc3"),
+        "auto_failback off must not move svc3 back"
+    );
+    assert!(b.has_mark("svc3"));
+}
+
+#[test]
+fn cut_link_then_heal_converges_to_one_owner() {
+    let (net, mut a, mut b) = pair("off");
+    a.start();
+    b.start();
+    assert!(
+        wait_for(Duration::from_secs(15), || a.has_mark("svc3")
+            && b.has_mark("svc4"))
+        .is_some(),
+        "{}\n{}",
+        a.log(),
+        b.log()
+    );
+    net.set_link('a', false);
+    assert!(
+        wait_for(T, || b.has_mark("svc3")).is_some(),
+        "www4 takes over when the link is cut"
+    );
+    assert!(
+        wait_for(T, || a.has_mark("svc4")).is_some(),
+        "www3 too (split brain)"
+    );
+    net.set_link('a', true);
+    assert!(
+        wait_for(T, || a.has_mark("svc3")
+            && !a.has_mark("svc4")
+            && b.has_mark("svc4")
+            && !b.has_mark("svc3"))
+        .is_some(),
+        "partition heals to one owner per group:\n{}\n{}",
+        a.log(),
+        b.log()
+    );
+    assert!(a.log().contains("returning after partition"), "{}", a.log());
+}
