@@ -401,7 +401,8 @@ impl Planner {
         match t.as_str() {
             "starting" => {
                 self.peer_alive = true;
-                self.peer_returned = true;
+                // Only groups we hold for it when it comes back go home.
+                self.peer_returned = self.hold().has(Hold::FOREIGN);
                 out.push(Output::Send(
                     self.resource_report(self.rstate == RState::Stable, None),
                 ));
