@@ -25,6 +25,13 @@ pub trait Host {
     fn conn_file(&self) -> PathBuf {
         PathBuf::from(CONN_PROC_FILE)
     }
+    /// Whether popt's POSIX mode is on (`POSIXLY_CORRECT` or
+    /// `POSIX_ME_HARDER` in the environment): options then end at the
+    /// first non-option word.
+    fn posixly_correct(&self) -> bool {
+        std::env::var_os("POSIXLY_CORRECT").is_some()
+            || std::env::var_os("POSIX_ME_HARDER").is_some()
+    }
 }
 
 /// C strings cannot hold NUL: like a C program, see only what precedes it.
@@ -190,6 +197,9 @@ impl Host for NullHost {
         None
     }
     fn modprobe_ipvs(&mut self) -> bool {
+        false
+    }
+    fn posixly_correct(&self) -> bool {
         false
     }
 }

@@ -634,7 +634,8 @@ fn parse_sched_flags(io: &mut ParseIo, sched: &[u8], arg: &[u8]) -> Result<u32, 
 /// leftovers and the scheduler flags.
 pub fn parse_options(io: &mut ParseIo, argv: &[Vec<u8>]) -> Result<Parsed, Stop> {
     let argv0: &[u8] = argv.first().map(|a| a.as_slice()).unwrap_or(b"");
-    let mut ctx = Context::new(TABLE, argv);
+    let posix = io.host.posixly_correct();
+    let mut ctx = Context::new(TABLE, argv).posix_me_harder(posix);
     let first = ctx.next_opt();
     let mut ce = match first {
         Next::Opt(Tag::Command(c), _) => Entry::new(c),

@@ -83,6 +83,8 @@ pub struct Context<'a, T: Copy> {
     rest_leftover: bool,
     leftovers: Vec<Vec<u8>>,
     leftover_pos: usize,
+    /// POPT_CONTEXT_POSIXMEHARDER: the first non-option ends the options.
+    posix: bool,
 }
 
 impl<'a, T: Copy> Context<'a, T> {
@@ -95,7 +97,15 @@ impl<'a, T: Copy> Context<'a, T> {
             rest_leftover: false,
             leftovers: Vec::new(),
             leftover_pos: 0,
+            posix: false,
         }
+    }
+
+    /// popt turns this on when `POSIXLY_CORRECT` or `POSIX_ME_HARDER` is
+    /// set in the environment.
+    pub fn posix_me_harder(mut self, on: bool) -> Self {
+        self.posix = on;
+        self
     }
 
     /// `poptBadOption(ctx, POPT_BADOPTION_NOALIAS)`: the last word consumed.
@@ -166,6 +176,9 @@ impl<'a, T: Copy> Context<'a, T> {
             }
             if w.first() != Some(&b'-') || w.len() == 1 {
                 self.leftovers.push(w.clone());
+                if self.posix {
+                    self.rest_leftover = true;
+                }
                 continue;
             }
             if w.starts_with(b"--") {
@@ -283,7 +296,10 @@ mod tests {
     fn trace(args: &[&str]) -> String {
         let mut argv = vec![b"x".to_vec()];
         argv.extend(args.iter().map(|a| a.as_bytes().to_vec()));
-        let mut c = Context::new(T, &argv);
+        let mut c = Context::new(T, &argv).posix_me_harder(args.first() == Some(&"POSIX"));
+        if args.first() == Some(&"POSIX") {
+            c.next = 2;
+        }
         let mut out = String::new();
         loop {
             match c.next_opt() {
@@ -356,5 +372,11 @@ mod tests {
         assert_eq!(trace(&["--=x"]), "err unknown option bad=--=x");
         assert_eq!(trace(&["-p=-5"]), "p=-5 bad=-p=-5;end");
         assert_eq!(trace(&["-p", "-"]), "p=NULL bad=-p;end [-]");
+        // POSIXLY_CORRECT: the first leftover ends option processing.
+        assert_eq!(trace(&["POSIX", "foo", "-L", "-n"]), "end [foo] [-L] [-n]");
+        assert_eq!(
+            trace(&["POSIX", "-L", "foo", "-n"]),
+            "L=NULL bad=-L;end [foo] [-n]"
+        );
     }
 }

@@ -497,3 +497,33 @@ fn random_command_lines_never_panic() {
         );
     }
 }
+
+#[test]
+fn ipvsadm_save_rejects_unknown_dash_options_like_the_script() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ipvsadm-save"))
+        .arg("-n")
+        .arg("-x")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.stdout, b"");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "ipvsadm-save: Script to save the IPVS table to stdout.\n   With the -n option, prints out the table in numeric format.\n"
+    );
+}
+
+#[test]
+fn restore_script_input_drops_comment_lines_and_normalises_the_end() {
+    use ipvs::cli::stdio::restore_script_input;
+    assert_eq!(
+        restore_script_input(b"# saved\n-A -t 10.0.0.1:80 -s rr # not a comment\n\n"),
+        b"-A -t 10.0.0.1:80 -s rr # not a comment\n"
+    );
+    // The last line always ends in a newline, so the "-R drops a last
+    // line ending in blanks" quirk never bites through the script.
+    assert_eq!(
+        restore_script_input(b"-A -t 10.0.0.1:80 \t"),
+        b"-A -t 10.0.0.1:80 \t\n"
+    );
+}
