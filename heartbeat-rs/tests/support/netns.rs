@@ -260,3 +260,123 @@ impl Drop for Node {
         self.kill9();
     }
 }
+
+/// Debian's heartbeat 3.0.6 for a node: its own mount, UTS and PID
+/// namespaces inside the node's network namespace, with the node's
+/// directories bound over /etc/ha.d, /var/lib/heartbeat and /run.
+pub struct RealNode {
+    pub name: String,
+    pub ns: String,
+    pub dir: TempDir,
+    child: Option<Child>,
+}
+
+impl RealNode {
+    pub fn new(name: &str, ns: &str, hacf: &str, authkeys: &str, haresources: &str) -> RealNode {
+        super::require_reference();
+        let dir = TempDir::new(&format!("real-{name}"));
+        let hacf = hacf.replace("LOGFILE", &dir.join("log").display().to_string());
+        dir.write("etc/ha.cf", &hacf);
+        dir.write_mode("etc/authkeys", authkeys, 0o600);
+        dir.write("etc/haresources", haresources);
+        for d in ["varlib", "run", "marks", "etc/resource.d", "etc/rc.d"] {
+            std::fs::create_dir_all(dir.join(d)).unwrap();
+        }
+        sh(&format!(
+            "cp -a /etc/ha.d/harc /etc/ha.d/shellfuncs {d}/etc/ && cp -a /etc/ha.d/rc.d/. {d}/etc/rc.d/",
+            d = dir.path.display()
+        ));
+        RealNode {
+            name: name.into(),
+            ns: ns.into(),
+            dir,
+            child: None,
+        }
+    }
+
+    pub fn script(&self, name: &str, body: &str) {
+        self.dir
+            .write_mode(&format!("etc/resource.d/{name}"), body, 0o755);
+    }
+
+    pub fn start(&mut self) {
+        let d = self.dir.path.display();
+        let script = format!(
+            "set -e; hostname {n}; mount --bind {d}/etc /etc/ha.d; mount --bind {d}/varlib /var/lib/heartbeat; \
+             mount --bind {d}/run /run; mkdir -p /run/heartbeat/ccm /run/heartbeat/crm /run/heartbeat/dopd; \
+             chown -R hacluster:haclient /run/heartbeat/ccm /run/heartbeat/crm /run/heartbeat/dopd 2>/dev/null || true; \
+             exec {bin} -f",
+            n = self.name,
+            bin = super::REAL_HEARTBEAT
+        );
+        let mut c = Command::new("ip");
+        c.args([
+            "netns",
+            "exec",
+            &self.ns,
+            "unshare",
+            "--mount",
+            "--uts",
+            "--pid",
+            "--kill-child",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            &script,
+        ]);
+        c.stdout(Stdio::null()).stderr(Stdio::null());
+        self.child = Some(c.spawn().expect("start Debian heartbeat"));
+    }
+
+    /// The daemon's master process (pid 1 of its PID namespace).
+    fn master_pid(&self) -> Option<i32> {
+        let c = self.child.as_ref()?;
+        // ip → (exec) unshare → forked child = heartbeat master
+        let kids =
+            std::fs::read_to_string(format!("/proc/{}/task/{}/children", c.id(), c.id())).ok()?;
+        kids.split_whitespace().next()?.parse().ok()
+    }
+
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill(); // --kill-child takes the namespace down with it
+            let _ = c.wait();
+        }
+    }
+
+    pub fn term(&mut self) {
+        if let Some(p) = self.master_pid() {
+            // SAFETY: plain kill(2).
+            unsafe { libc::kill(p, libc::SIGTERM) };
+        }
+    }
+
+    pub fn wait_exit(&mut self, limit: Duration) -> bool {
+        let t = Instant::now();
+        while t.elapsed() < limit {
+            match self.child.as_mut().map(|c| c.try_wait()) {
+                Some(Ok(Some(_))) | None => {
+                    self.child = None;
+                    return true;
+                }
+                _ => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+        false
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+    }
+
+    pub fn has_mark(&self, m: &str) -> bool {
+        self.dir.join("marks").join(m).exists()
+    }
+}
+
+impl Drop for RealNode {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}

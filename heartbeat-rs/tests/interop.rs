@@ -1,0 +1,132 @@
+//! Interop with Debian's heartbeat 3.0.6: the same three files on both
+//! nodes, one node running the original and the other ours.
+
+use crate::support::netns::{wait_for, Net, Node, RealNode};
+use std::time::Duration;
+
+const KEYS: &str = "auth 1\n1 sha1 interop-secret\n";
+const RES: &str = "www3 marker::svc3\nwww4 marker::svc4\n";
+
+fn marker(marks: &std::path::Path) -> String {
+    format!(
+        "#!/bin/sh\nf=\"{m}/$1\"\ncase \"$2\" in\n start) touch \"$f\";;\n stop) rm -f \"$f\";;\n status) if [ -e \"$f\" ]; then echo running; else echo stopped; fi;;\nesac\nexit 0\n",
+        m = marks.display()
+    )
+}
+
+fn hacf() -> &'static str {
+    "logfile LOGFILE\nkeepalive 300ms\ndeadtime 1500ms\nwarntime 1\ninitdead 3\nudpport 694\nbcast eth0\nauto_failback on\nnode www3 www4\n"
+}
+
+const T: Duration = Duration::from_secs(20);
+
+#[test]
+fn interop_with_heartbeat_3_0_6_both_directions() {
+    crate::support::require_reference();
+    let net = Net::new(2);
+    let mut real = RealNode::new("www3", &net.ns('a'), hacf(), KEYS, RES);
+    real.script("marker", &marker(&real.dir.join("marks")));
+    let mut ours = Node::new("www4", &net.ns('b'), hacf(), KEYS, RES);
+    ours.script("marker", &marker(&ours.dir.join("marks")));
+
+    // The original alone takes everything after initdead.
+    real.start();
+    assert!(
+        wait_for(T, || real.has_mark("svc3") && real.has_mark("svc4")).is_some(),
+        "original alone:\n{}",
+        real.log()
+    );
+
+    // Ours joins: handshake (reqnodes/repnodes), then auto_failback hands
+    // svc4 to us.
+    ours.start();
+    assert!(
+        wait_for(T, || ours.has_mark("svc4") && !real.has_mark("svc4")).is_some(),
+        "hand-back from the original to ours:\n--- original\n{}\n--- ours\n{}",
+        real.log(),
+        ours.log()
+    );
+    assert!(real.has_mark("svc3"));
+    assert!(
+        real.log()
+            .contains("Status update for node www4: status active"),
+        "{}",
+        real.log()
+    );
+    assert!(
+        !real.log().contains("failed authentication"),
+        "{}",
+        real.log()
+    );
+    assert!(
+        !real.log().contains("authtoken does not match"),
+        "{}",
+        real.log()
+    );
+    // let both advertise their real dead time (start-up adds 2 s for 5 s)
+    std::thread::sleep(Duration::from_secs(5));
+
+    // The original dies: ours takes svc3 within its dead time.
+    real.kill9();
+    let took = wait_for(T, || ours.has_mark("svc3")).expect("ours takes over from the original");
+    assert!(took < Duration::from_millis(2500), "took {took:?}");
+    std::fs::remove_file(real.dir.join("marks/svc3")).ok();
+
+    // It returns (new generation): ours gives svc3 back.
+    real.start();
+    assert!(
+        wait_for(T, || real.has_mark("svc3") && !ours.has_mark("svc3")).is_some(),
+        "hand-back from ours to the original:\n--- original\n{}\n--- ours\n{}",
+        real.log(),
+        ours.log()
+    );
+    std::thread::sleep(Duration::from_secs(5));
+
+    // Ours stops cleanly: the original takes svc4 without waiting.
+    ours.term();
+    let took =
+        wait_for(T, || real.has_mark("svc4")).expect("original takes over on our clean stop");
+    assert!(took < Duration::from_millis(1400), "took {took:?}");
+    assert!(ours.wait_exit(T));
+    assert!(
+        real.log().contains("Received shutdown notice from 'www4'."),
+        "{}",
+        real.log()
+    );
+
+    // Ours comes back and gets svc4 back, then dies: the original takes over.
+    ours.start();
+    assert!(
+        wait_for(T, || ours.has_mark("svc4") && !real.has_mark("svc4")).is_some(),
+        "{}\n{}",
+        real.log(),
+        ours.log()
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    ours.kill9();
+    std::fs::remove_file(ours.dir.join("marks/svc4")).ok();
+    assert!(
+        wait_for(T, || real.has_mark("svc4")).is_some(),
+        "original takes over from ours:\n{}",
+        real.log()
+    );
+    assert!(real.log().contains("node www4: is dead"));
+
+    // And a clean stop of the original hands over to ours at once.
+    ours.start();
+    assert!(
+        wait_for(T, || ours.has_mark("svc4") && !real.has_mark("svc4")).is_some(),
+        "{}\n{}",
+        real.log(),
+        ours.log()
+    );
+    real.term();
+    let took = wait_for(T, || ours.has_mark("svc3"))
+        .expect("ours takes over on the original's clean stop");
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    assert!(
+        ours.log().contains("Received shutdown notice from 'www3'."),
+        "{}",
+        ours.log()
+    );
+}
