@@ -11,6 +11,7 @@
 
 pub mod client;
 pub mod consts;
+pub mod fuzz;
 pub mod kernel;
 pub mod reply;
 pub mod request;
