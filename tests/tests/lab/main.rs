@@ -10,5 +10,6 @@
 //! ([`suite_tests::Netns::with_ipvs`]), so it starts from an empty IPVS
 //! table and tests can run in parallel. Add a topic as a module here.
 
+mod ipvsadm_diff;
 mod netlink_client;
 mod smoke;
