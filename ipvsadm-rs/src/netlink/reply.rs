@@ -143,7 +143,7 @@ fn extack_message(m: &RawMsg<'_>) -> Option<String> {
     };
     let tlvs = orig.get(orig_len..)?;
     let attrs = Attrs::parse(tlvs, "extended ack").ok()?;
-    attrs.opt_str(NLMSGERR_ATTR_MSG, "MSG").ok()?
+    attrs.opt_str(NLMSGERR_ATTR_MSG)
 }
 
 fn decode_done(m: &RawMsg<'_>) -> Result<Payload> {
@@ -259,9 +259,7 @@ pub(crate) fn decode_service(a: &Attrs<'_>) -> Result<Service> {
     Ok(Service {
         key,
         scheduler: a.str(IPVS_SVC_ATTR_SCHED_NAME, "SVC_ATTR_SCHED_NAME")?,
-        pe_name: a
-            .opt_str(IPVS_SVC_ATTR_PE_NAME, "SVC_ATTR_PE_NAME")?
-            .unwrap_or_default(),
+        pe_name: a.opt_str(IPVS_SVC_ATTR_PE_NAME).unwrap_or_default(),
         // ipvsadm keeps only the bits the mask says are valid.
         flags: fl & mask,
         timeout: a.u32(IPVS_SVC_ATTR_TIMEOUT, "SVC_ATTR_TIMEOUT")?,

@@ -279,15 +279,14 @@ impl<'a> Attrs<'a> {
 
     /// A NUL-terminated string attribute; the kernel always terminates, a
     /// missing NUL is tolerated (the whole payload is the string).
-    pub fn opt_str(&self, ty: u16, name: &str) -> Result<Option<String>> {
-        let _ = name;
-        Ok(self.get(ty).map(|p| {
+    pub fn opt_str(&self, ty: u16) -> Option<String> {
+        self.get(ty).map(|p| {
             let end = p.iter().position(|&b| b == 0).unwrap_or(p.len());
             String::from_utf8_lossy(&p[..end]).into_owned()
-        }))
+        })
     }
     pub fn str(&self, ty: u16, name: &str) -> Result<String> {
-        self.opt_str(ty, name)?.ok_or_else(|| self.missing(name))
+        self.opt_str(ty).ok_or_else(|| self.missing(name))
     }
 
     pub fn nest(&self, ty: u16, name: &str, what: &'static str) -> Result<Attrs<'a>> {
