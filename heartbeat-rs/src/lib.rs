@@ -7,6 +7,7 @@ pub mod auth;
 pub mod config;
 pub mod daemon;
 pub mod error;
+pub mod ipaddr;
 pub mod log;
 pub mod logger;
 pub mod media;

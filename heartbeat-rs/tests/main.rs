@@ -12,3 +12,4 @@ mod interop;
 mod membership;
 mod planner;
 mod resources;
+mod vip;

@@ -92,12 +92,15 @@ impl Net {
     }
 
     pub fn mac(&self, which: char) -> String {
-        sh(&format!("cat /sys/class/net/eth0/address 2>/dev/null; ip netns exec {} cat /sys/class/net/eth0/address", self.ns(which)))
-            .lines()
-            .last()
-            .unwrap_or("")
-            .trim()
-            .to_string()
+        sh(&format!(
+            "ip netns exec {} cat /sys/class/net/eth0/address",
+            self.ns(which)
+        ))
+        .lines()
+        .last()
+        .unwrap_or("")
+        .trim()
+        .to_string()
     }
 
     /// Cuts or restores a node's link (the bridge port goes down).

@@ -1,0 +1,213 @@
+//! The IPaddr/IPaddr2 agents, alone and under the daemon: the address, its
+//! label, and the client's neighbour entry following the takeover.
+
+use crate::support::netns::{sh, sh_ok, wait_for, Net, Node};
+use heartbeat::ipaddr::{addr_request, parse_spec, resolve, Flavor, IfAddr, Spec};
+use std::time::Duration;
+
+fn agent_in(ns: &str, bin: &str, args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", ns, bin])
+        .args(args)
+        .env("HEARTBEAT_RUN_DIR", std::env::temp_dir())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn spec_forms() {
+    let s = parse_spec("10.0.0.5", Flavor::IPaddr).unwrap();
+    assert_eq!(
+        s,
+        Spec {
+            ip: "10.0.0.5".parse().unwrap(),
+            bits: None,
+            nic: None,
+            label: None,
+            broadcast: None
+        }
+    );
+    let s = parse_spec("10.0.0.5/24/10.0.0.255", Flavor::IPaddr).unwrap();
+    assert_eq!(
+        (s.bits, s.nic.as_deref(), s.broadcast),
+        (Some(24), None, Some("10.0.0.255".parse().unwrap()))
+    );
+    let s = parse_spec("10.0.0.5/24/eth1/10.0.0.127", Flavor::IPaddr).unwrap();
+    assert_eq!(
+        (s.nic.as_deref(), s.broadcast),
+        (Some("eth1"), Some("10.0.0.127".parse().unwrap()))
+    );
+    let s = parse_spec("10.0.0.5/24/eth1:web", Flavor::IPaddr2).unwrap();
+    assert_eq!(
+        (s.nic.as_deref(), s.label.as_deref()),
+        (Some("eth1"), Some("eth1:web"))
+    );
+    assert!(parse_spec("10.0.0.300", Flavor::IPaddr).is_err());
+    assert!(parse_spec("10.0.0.1/33", Flavor::IPaddr).is_err());
+    let addrs = vec![IfAddr {
+        label: "eth0".into(),
+        addr: "10.0.0.1".parse().unwrap(),
+        prefix: 24,
+    }];
+    let (nic, bits, brd) =
+        resolve(&parse_spec("10.0.0.5", Flavor::IPaddr).unwrap(), &addrs).unwrap();
+    assert_eq!(
+        (nic.as_str(), bits, brd),
+        ("eth0", 24, "10.0.0.255".parse().unwrap())
+    );
+    assert!(resolve(&parse_spec("192.0.2.5", Flavor::IPaddr).unwrap(), &addrs).is_err());
+}
+
+#[test]
+fn rtnetlink_request_bytes() {
+    let b = addr_request(
+        true,
+        2,
+        "10.0.0.5".parse().unwrap(),
+        24,
+        Some("10.0.0.255".parse().unwrap()),
+        Some("eth0:0"),
+        7,
+    );
+    // nlmsghdr: len, RTM_NEWADDR (20), REQUEST|ACK|EXCL|CREATE (0x605), seq 7
+    assert_eq!(
+        u32::from_ne_bytes(b[0..4].try_into().unwrap()) as usize,
+        b.len()
+    );
+    assert_eq!(u16::from_ne_bytes([b[4], b[5]]), 20);
+    assert_eq!(u16::from_ne_bytes([b[6], b[7]]), 0x605);
+    assert_eq!(u32::from_ne_bytes(b[8..12].try_into().unwrap()), 7);
+    // ifaddrmsg: AF_INET, /24, ifindex 2
+    assert_eq!(&b[16..20], &[2, 24, 0, 0]);
+    assert_eq!(u32::from_ne_bytes(b[20..24].try_into().unwrap()), 2);
+    // IFA_LOCAL then IFA_ADDRESS, IFA_BROADCAST, IFA_LABEL "eth0:0\0" padded
+    assert_eq!(&b[24..32], &[8, 0, 2, 0, 10, 0, 0, 5]);
+    assert_eq!(&b[32..40], &[8, 0, 1, 0, 10, 0, 0, 5]);
+    assert_eq!(&b[40..48], &[8, 0, 4, 0, 10, 0, 0, 255]);
+    assert_eq!(
+        &b[48..60],
+        &[11, 0, 3, 0, b'e', b't', b'h', b'0', b':', b'0', 0, 0]
+    );
+    assert_eq!(b.len(), 60);
+    let d = addr_request(false, 2, "10.0.0.5".parse().unwrap(), 24, None, None, 8);
+    assert_eq!(u16::from_ne_bytes([d[4], d[5]]), 21);
+    assert_eq!(d.len(), 40);
+}
+
+#[test]
+fn agents_add_label_and_remove_the_address() {
+    let net = Net::new(1);
+    let ns = net.ns('a');
+    let vip = format!("{}.60", net.subnet);
+    let ip1 = env!("CARGO_BIN_EXE_IPaddr");
+    assert_eq!(
+        agent_in(&ns, ip1, &[&vip, "status"]).1,
+        "INFO:  Resource is stopped\n"
+    );
+    assert_eq!(
+        agent_in(&ns, ip1, &[&vip, "start"]),
+        (0, "INFO:  Success\n".into())
+    );
+    let show = sh(&format!("ip -n {ns} -4 addr show dev eth0"));
+    assert!(
+        show.contains(&format!(
+            "inet {vip}/24 brd {}.255 scope global secondary eth0:0",
+            net.subnet
+        )),
+        "{show}"
+    );
+    assert_eq!(
+        agent_in(&ns, ip1, &[&vip, "status"]),
+        (0, "INFO:  Running OK\n".into())
+    );
+    // idempotent start, then stop twice (LSB: stop when stopped succeeds)
+    assert_eq!(agent_in(&ns, ip1, &[&vip, "start"]).0, 0);
+    assert_eq!(agent_in(&ns, ip1, &[&vip, "stop"]).0, 0);
+    assert_eq!(agent_in(&ns, ip1, &[&vip, "stop"]).0, 0);
+    assert!(!sh(&format!("ip -n {ns} -4 addr show dev eth0")).contains(&vip));
+    // IPaddr2 with an explicit label and prefix
+    let ip2 = env!("CARGO_BIN_EXE_IPaddr2");
+    let spec = format!("{vip}/25/eth0:web");
+    assert_eq!(agent_in(&ns, ip2, &[&spec, "start"]).0, 0);
+    let show = sh(&format!("ip -n {ns} -4 addr show dev eth0"));
+    assert!(
+        show.contains(&format!("inet {vip}/25")) && show.contains("eth0:web"),
+        "{show}"
+    );
+    assert_eq!(agent_in(&ns, ip2, &[&spec, "stop"]).0, 0);
+    assert_eq!(agent_in(&ns, ip2, &[&spec, "monitor"]).0, 7);
+    assert_eq!(agent_in(&ns, ip2, &["10.0.0.1"]).0, 1);
+}
+
+fn neigh_mac(net: &Net, ip: &str) -> String {
+    let out = sh(&format!("ip -n {} neigh show {ip}", net.ns('c')));
+    out.split_whitespace()
+        .skip_while(|w| *w != "lladdr")
+        .nth(1)
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn vip_failover_moves_the_clients_neighbour_entry() {
+    let net = Net::new(2);
+    let vip = format!("{}.50", net.subnet);
+    let hacf = "logfile LOGFILE\nkeepalive 100ms\ndeadtime 500ms\ninitdead 1\nbcast eth0\nauto_failback on\nnode www3 www4\n";
+    let keys = "auth 2\n2 md5 vip-test\n";
+    let res = format!("www3 {vip}\n");
+    let mut a = Node::new("www3", &net.ns('a'), hacf, keys, &res);
+    let mut b = Node::new("www4", &net.ns('b'), hacf, keys, &res);
+    for n in [&a, &b] {
+        std::os::unix::fs::symlink(
+            env!("CARGO_BIN_EXE_IPaddr"),
+            n.dir.join("etc/resource.d/IPaddr"),
+        )
+        .unwrap();
+    }
+    let started = std::time::Instant::now();
+    a.start();
+    b.start();
+    let has_vip =
+        |ns: &str| sh(&format!("ip -n {ns} -4 addr show dev eth0")).contains(&format!("{vip}/"));
+    assert!(
+        wait_for(Duration::from_secs(15), || has_vip(&a.ns)).is_some(),
+        "{}",
+        a.log()
+    );
+    assert!(sh(&format!("ip -n {} -4 addr show dev eth0", a.ns)).contains("eth0:0"));
+    assert!(sh_ok(&format!(
+        "ip netns exec {} ping -c1 -W1 {vip}",
+        net.ns('c')
+    )));
+    assert_eq!(neigh_mac(&net, &vip), net.mac('a'));
+    std::thread::sleep(Duration::from_millis(5600).saturating_sub(started.elapsed()));
+    // Crash www3 and take its link down (a dead machine answers no ARP).
+    a.kill9();
+    net.set_link('a', false);
+    let t = std::time::Instant::now();
+    assert!(
+        wait_for(Duration::from_secs(5), || has_vip(&b.ns)).is_some(),
+        "{}",
+        b.log()
+    );
+    let bmac = net.mac('b');
+    let moved = wait_for(Duration::from_secs(3), || neigh_mac(&net, &vip) == bmac);
+    assert!(
+        moved.is_some(),
+        "client still maps {vip} to {}",
+        neigh_mac(&net, &vip)
+    );
+    assert!(
+        t.elapsed() < Duration::from_millis(1500),
+        "VIP moved after {:?}",
+        t.elapsed()
+    );
+    assert!(sh_ok(&format!(
+        "ip netns exec {} ping -c1 -W1 {vip}",
+        net.ns('c')
+    )));
+}
