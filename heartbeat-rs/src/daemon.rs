@@ -626,6 +626,7 @@ pub fn run(cfg: Config, paths: Paths, opts: &RunOptions, log: Arc<Logger>) -> i3
         ttl: u32::from(h.hopfudge) + h.nodes.len() as u32,
         uuid,
         start_bonus: true,
+        status_interval_ms: crate::membership::status_interval(h.keepalive_ms, h.deadtime_ms),
     };
     let seed = wall_secs() ^ (u64::from(std::process::id()) << 32) ^ generation;
     let mut mem = Membership::new(settings, 0, seed);

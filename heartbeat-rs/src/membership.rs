@@ -113,6 +113,16 @@ pub struct Settings {
     pub uuid: Option<[u8; 16]>,
     /// Advertise `deadtime+2s` during the first 5 s, as 3.0.6 does.
     pub start_bonus: bool,
+    /// How often status goes out. 3.0.6 sends every keepalive; sending more
+    /// often (see [`status_interval`]) makes a lossy link far less likely
+    /// to lose every status within a dead time.
+    pub status_interval_ms: u64,
+}
+
+/// Our status rate: at least ten chances per dead time, never slower
+/// than keepalive, never faster than every 20 ms.
+pub fn status_interval(keepalive_ms: u64, deadtime_ms: u64) -> u64 {
+    keepalive_ms.min((deadtime_ms / 10).max(20)).max(1)
 }
 
 #[derive(Clone, Debug)]
@@ -335,7 +345,7 @@ impl Membership {
         // A status change goes out at once, not at the next keepalive.
         let m = self.status_msg(now);
         self.send(out, m, now);
-        self.next_status_at = now + self.s.keepalive_ms;
+        self.next_status_at = now + self.s.status_interval_ms;
     }
 
     /// Timers: heartbeats, dead nodes and links, retransmission requests,
@@ -345,7 +355,7 @@ impl Membership {
         if now >= self.next_status_at {
             let m = self.status_msg(now);
             self.send(&mut out, m, now);
-            self.next_status_at = now + self.s.keepalive_ms;
+            self.next_status_at = now + self.s.status_interval_ms;
             if self.local_status == NodeStatus::Init {
                 self.set_local_status(NodeStatus::Up, now, &mut out);
             }

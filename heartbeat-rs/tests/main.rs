@@ -8,6 +8,7 @@ mod config_authkeys;
 mod config_differential;
 mod config_hacf;
 mod config_haresources;
+mod faults;
 mod interop;
 mod membership;
 mod planner;

@@ -18,6 +18,7 @@ fn settings() -> Settings {
         ttl: 3,
         uuid: None,
         start_bonus: true,
+        status_interval_ms: 2000,
     }
 }
 
@@ -445,4 +446,13 @@ fn per_medium_links() {
     assert_eq!(m.link_up("www4", "eth0"), Some(false));
     assert_eq!(m.link_up("www4", "eth1"), Some(true));
     assert_eq!(Level::Info.tag(), "info");
+}
+
+#[test]
+fn status_rate() {
+    use heartbeat::membership::status_interval;
+    assert_eq!(status_interval(2000, 5000), 500);
+    assert_eq!(status_interval(100, 300), 30);
+    assert_eq!(status_interval(1000, 30000), 1000);
+    assert_eq!(status_interval(50, 120), 20);
 }
