@@ -77,6 +77,22 @@ pub struct Settings {
     pub syslog_facility: String,
     pub startupalerts_on_reset: bool,
     pub exclude_period: String,
+    pub serverport: u16,
+    pub trapport: u16,
+}
+
+/// getservbyname(name, proto) or the default.
+fn service_port(proto: &str, default: u16) -> u16 {
+    let (Ok(n), Ok(p)) = (std::ffi::CString::new("mon"), std::ffi::CString::new(proto)) else {
+        return default;
+    };
+    // SAFETY: valid C strings; the result is read at once.
+    let se = unsafe { libc::getservbyname(n.as_ptr(), p.as_ptr()) };
+    if se.is_null() {
+        default
+    } else {
+        u16::from_be(unsafe { (*se).s_port } as u16)
+    }
 }
 
 fn is_abs(p: &str) -> bool {
@@ -208,6 +224,17 @@ pub fn settings(o: &Options, c: &Config, cwd: &str, log: &mut Logger) -> Setting
         .unwrap_or_else(|| "daemon".into());
     s.startupalerts_on_reset = g.startupalerts_on_reset.unwrap_or(false);
     s.exclude_period = g.exclude_period.clone().unwrap_or_default();
+    let port = |cli: Option<i64>, cfv: &Option<String>, proto: &str| -> u16 {
+        match cli {
+            Some(p) if p != 0 => p as u16,
+            _ => cfv
+                .as_deref()
+                .map(|v| crate::perlnum::numify(v) as u16)
+                .unwrap_or_else(|| service_port(proto, 2583)),
+        }
+    };
+    s.serverport = port(o.port, &g.serverport, "tcp");
+    s.trapport = port(o.trapport, &g.trapport, "udp");
 
     // normalize_paths
     if !is_abs(&s.statedir) {
@@ -468,6 +495,10 @@ pub struct Daemon {
     pub failure_hist: VecDeque<String>,
     pub alert_hist: VecDeque<String>,
     pub procs: usize,
+    pub server: Option<crate::server::Server>,
+    pub auth: crate::auth::Auth,
+    /// `set G S VAR VALUE` for variables without a typed home
+    pub extra_vars: HashMap<(String, String, String), String>,
     rng: u64,
 }
 
@@ -489,6 +520,9 @@ impl Daemon {
             failure_hist: VecDeque::new(),
             alert_hist: VecDeque::new(),
             procs: 0,
+            server: None,
+            auth: crate::auth::Auth::default(),
+            extra_vars: HashMap::new(),
             rng: (now as u64) ^ ((std::process::id() as u64) << 32) | 1,
         };
         d.build_slots();
@@ -589,6 +623,10 @@ impl Daemon {
     }
 
     /// Run a decision on slot `i` and carry out its effects.
+    pub fn decide_pub(&mut self, i: usize, f: &mut dyn FnMut(&mut Decider)) {
+        self.decide(i, f)
+    }
+
     fn decide(&mut self, i: usize, f: &mut dyn FnMut(&mut Decider)) {
         let now = epoch();
         let hosts = self.alert_hosts(&self.slots[i].group);
@@ -1017,6 +1055,25 @@ impl Daemon {
                 }
             }
         }
+        if let Some(srv) = &self.server {
+            fds.push(libc::pollfd {
+                fd: srv.listener.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+            fds.push(libc::pollfd {
+                fd: srv.trap.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+            for c in &srv.clients {
+                fds.push(libc::pollfd {
+                    fd: c.stream.as_raw_fd(),
+                    events: libc::POLLIN | if c.out.is_empty() { 0 } else { libc::POLLOUT },
+                    revents: 0,
+                });
+            }
+        }
         let ms = (secs * 1000.0).ceil() as libc::c_int;
         // SAFETY: fds is a valid array of pollfd for the call's duration.
         unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
@@ -1160,6 +1217,12 @@ impl Daemon {
             }
             let secs = self.sleep_time();
             self.wait(&wake, secs);
+            if self.service_io() {
+                if !self.set.pidfile.is_empty() {
+                    let _ = std::fs::remove_file(&self.set.pidfile);
+                }
+                std::process::exit(0);
+            }
         }
     }
 }

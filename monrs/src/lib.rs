@@ -10,6 +10,7 @@
 //! * [`exec`]: monitor/alert argv, environment and stdin;
 //! * [`daemon`]: the scheduler loop that runs it all.
 
+pub mod auth;
 pub mod check;
 pub mod config;
 pub mod daemon;
@@ -21,6 +22,7 @@ pub mod options;
 pub mod period;
 pub mod perlnum;
 pub mod quotewords;
+pub mod server;
 pub mod syslog;
 pub mod timeval;
 

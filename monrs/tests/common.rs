@@ -20,6 +20,13 @@ pub fn require_reference() {
     );
 }
 
+/// Tests that run Debian's mon take this lock so they do not overlap:
+/// the original's one-second loop drifts on a loaded machine.
+pub fn reference_lock() -> std::sync::MutexGuard<'static, ()> {
+    static L: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    L.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A fresh scratch directory unique to this process and call.
 pub fn scratch(tag: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);

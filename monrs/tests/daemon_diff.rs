@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use crate::common::require_reference;
+use crate::common::{reference_lock, require_reference};
 use crate::harness::{alert_records, monitor_records, run_until, Setup};
 
 const CF: &str = r#"
@@ -236,6 +236,7 @@ const RUNS: usize = 7;
 #[test]
 fn alert_sequences_match_debian_mon() {
     require_reference();
+    let _serial = reference_lock();
     let plans: &[(&str, &str, &[&str])] = &[
         (
             "basic",

@@ -17,7 +17,7 @@ use crate::common::scratch;
 pub const MONITOR: &str = r#"#!/bin/sh
 D=__DIR__
 c="$D/count.$MON_GROUP.$MON_SERVICE"
-n=$(cat "$c" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$c"
+n=$(cat "$c" 2>/dev/null || echo 0); n=$((n+1))
 plan="$D/plan.$MON_GROUP.$MON_SERVICE"
 line=$(sed -n "${n}p" "$plan"); [ -z "$line" ] && line=$(tail -n1 "$plan")
 code=${line%% *}; sum=${line#* }
@@ -34,6 +34,11 @@ done
 printf '%s\n' "$line" >> "$D/monitor.log"
 [ -n "$sum" ] && echo "$sum"
 echo "detail of run $n"
+# count the run only at its end, a little later: an alert for the
+# previous run that starts slowly on a loaded machine still reads the
+# previous run's number
+sleep 0.3
+echo $n > "$c"
 exit $code
 "#;
 

@@ -7,3 +7,4 @@ mod daemon_diff;
 mod harness;
 mod parse_diff;
 mod period_diff;
+mod protocol_diff;

@@ -5,7 +5,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{require_reference, scratch};
+use crate::common::{reference_lock, require_reference, scratch};
 use crate::harness::free_port;
 
 const CASES: &[&str] = &[
@@ -72,6 +72,8 @@ const ACCEPTED: &[&str] = &[
     "cfbasedir = /tmp # comment\n",
 ];
 
+/// Run a daemon on `cf`. Returns (exit status, or None if it started
+/// serving, sorted stderr).
 fn run(binary: &str, cf: &str) -> (Option<i32>, String) {
     let d = scratch("parse");
     let ds = d.display().to_string();
@@ -84,8 +86,28 @@ fn run(binary: &str, cf: &str) -> (Option<i32>, String) {
     .unwrap();
     let mut child = Command::new(binary)
         .current_dir(&d)
-        .args(["-c", &format!("{ds}/mon.cf"), "-b", &ds, "-B", &ds, "-A", &format!("{ds}/auth.cf")])
-        .args(["-a", &ds, "-s", &ds, "-L", &ds, "-D", &ds, "-P", &format!("{ds}/mon.pid")])
+        .args([
+            "-c",
+            &format!("{ds}/mon.cf"),
+            "-b",
+            &ds,
+            "-B",
+            &ds,
+            "-A",
+            &format!("{ds}/auth.cf"),
+        ])
+        .args([
+            "-a",
+            &ds,
+            "-s",
+            &ds,
+            "-L",
+            &ds,
+            "-D",
+            &ds,
+            "-P",
+            &format!("{ds}/mon.pid"),
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(d.join("stderr")).unwrap())
@@ -96,7 +118,10 @@ fn run(binary: &str, cf: &str) -> (Option<i32>, String) {
         if let Some(st) = child.try_wait().unwrap() {
             break st.code();
         }
-        if start.elapsed() > Duration::from_millis(4000) {
+        // a daemon that accepted its config binds its port
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            || start.elapsed() > Duration::from_secs(60)
+        {
             let _ = child.kill();
             let _ = child.wait();
             break None;
@@ -117,6 +142,7 @@ fn run(binary: &str, cf: &str) -> (Option<i32>, String) {
 #[test]
 fn config_errors_match_debian_mon() {
     require_reference();
+    let _serial = reference_lock();
     let ours = env!("CARGO_BIN_EXE_mon");
     // a few at a time: Perl start-up is slow on a loaded machine
     let mut results = Vec::new();
@@ -126,22 +152,33 @@ fn config_errors_match_debian_mon() {
                 .iter()
                 .map(|cf| s.spawn(move || (cf, run("/usr/sbin/mon", cf), run(ours, cf))))
                 .collect();
-            hs.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>()
+            hs.into_iter()
+                .map(|h| h.join().unwrap())
+                .collect::<Vec<_>>()
         }));
     }
     let mut bad = Vec::new();
     for (cf, theirs, mine) in results {
-        assert!(theirs.0.is_some(), "the reference accepted {cf:?}; fix the case");
+        assert!(
+            theirs.0.is_some(),
+            "the reference accepted {cf:?}; fix the case"
+        );
         if theirs != mine {
             bad.push(format!("{cf:?}\n  mon:  {theirs:?}\n  ours: {mine:?}"));
         }
     }
-    assert!(bad.is_empty(), "{} differences:\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} differences:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
 }
 
 #[test]
 fn accepted_configs_start_in_both() {
     require_reference();
+    let _serial = reference_lock();
     let ours = env!("CARGO_BIN_EXE_mon");
     for cf in ACCEPTED {
         let (theirs, mine) = std::thread::scope(|s| {
@@ -149,7 +186,15 @@ fn accepted_configs_start_in_both() {
             let b = s.spawn(|| run(ours, cf));
             (a.join().unwrap(), b.join().unwrap())
         });
-        assert_eq!(theirs.0, None, "reference did not keep running for {cf:?}: {}", theirs.1);
-        assert_eq!(mine.0, None, "ours did not keep running for {cf:?}: {}", mine.1);
+        assert_eq!(
+            theirs.0, None,
+            "reference did not keep running for {cf:?}: {}",
+            theirs.1
+        );
+        assert_eq!(
+            mine.0, None,
+            "ours did not keep running for {cf:?}: {}",
+            mine.1
+        );
     }
 }

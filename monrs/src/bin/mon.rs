@@ -74,11 +74,53 @@ fn main() {
             2,
         );
     }
-    if opts.fork {
-        daemon::daemonize(&set.monerrfile);
-        log.log(Priority::Info, "running as daemon");
-    }
+    let auth = match mon::auth::Auth::load(&set.authfile) {
+        Ok(a) => a,
+        Err(e) => die(&mut log, &e, 2),
+    };
+    let server = match mon::server::setup(
+        c.globals.serverbind.as_deref(),
+        set.serverport,
+        c.globals.trapbind.as_deref(),
+        set.trapport,
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            if opts.debug > 0 {
+                eprintln!("[err] {e}");
+                std::process::exit(255);
+            }
+            log.log(Priority::Err, &format!("fatal, {e}"));
+            std::process::exit(1);
+        }
+    };
+    let fork = opts.fork;
+    let loadstate = opts.loadstate.clone();
+    let monerrfile = set.monerrfile.clone();
     let mut d = Daemon::new(opts, c, set, log);
+    d.server = Some(server);
+    for e in &auth.errors {
+        d.log.log(Priority::Err, e);
+    }
+    for (h, users) in &auth.traps {
+        for (u, p) in users {
+            d.log.log(
+                Priority::Notice,
+                &format!("Adding trap auth of: {h} {u} {p}"),
+            );
+        }
+    }
+    d.auth = auth;
+    if fork {
+        daemon::daemonize(&monerrfile);
+        d.log.log(Priority::Info, "running as daemon");
+    }
+    if let Some(l) = loadstate {
+        match l.as_str() {
+            "" | "disabled" | "all" => d.load_disabled(),
+            _ => {}
+        }
+    }
     d.run();
 }
 
