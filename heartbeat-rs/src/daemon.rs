@@ -266,8 +266,24 @@ impl Daemon {
                     self.planner_outputs(out);
                 }
                 Event::Deliver(m) => {
-                    let out = self.plan.message(&m, now);
-                    self.planner_outputs(out);
+                    let builtin = matches!(
+                        m.t(),
+                        Some(
+                            "starting"
+                                | "resource"
+                                | "ask_resources"
+                                | "ip-request"
+                                | "ip-request-resp"
+                                | "hb_takeover"
+                                | "stonith"
+                        )
+                    );
+                    if builtin {
+                        let out = self.plan.message(&m, now);
+                        self.planner_outputs(out);
+                    } else {
+                        self.event_script(&m);
+                    }
                 }
             }
         }
@@ -298,6 +314,67 @@ impl Daemon {
                 Output::StandbyLater => self.standby_later = Some(self.now() + 30_000),
             }
         }
+    }
+
+    /// `/etc/ha.d/rc.d/<type>` for message types heartbeat has no built-in
+    /// handling for, run as harc runs it: one at a time, with every string
+    /// field of the message as `HA_<name>`. (The standard rc.d scripts for
+    /// status, ip-request, ask_resources... are not run: their work is
+    /// built in, and running them as well would act twice.)
+    fn event_script(&mut self, m: &Message) {
+        let Some(t) = m.t().map(str::to_ascii_lowercase) else {
+            return;
+        };
+        if t.is_empty() || t.contains('/') || t.starts_with('.') {
+            return;
+        }
+        let path = self.cfg.dir.join("rc.d").join(&t);
+        let Ok(md) = std::fs::metadata(&path) else {
+            return;
+        };
+        use std::os::unix::fs::PermissionsExt;
+        if !md.is_file() || md.permissions().mode() & 0o111 == 0 {
+            return;
+        }
+        self.log.log(
+            Level::Info,
+            &format!("Running {}//rc.d/{t} {t}", self.cfg.dir.display()),
+        );
+        let mut env: Vec<(String, String)> = m
+            .fields
+            .iter()
+            .filter(|f| f.ty == crate::msg::T_STRING)
+            .filter_map(|f| {
+                Some((
+                    format!("HA_{}", f.name),
+                    String::from_utf8(f.value.clone()).ok()?,
+                ))
+            })
+            .collect();
+        env.push(("HA_CURHOST".into(), self.cfg.local_node.clone()));
+        env.push(("HA_OSTATUS".into(), self.mem.local_status().as_str().into()));
+        static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let log = self.log.clone();
+        let _ = std::thread::Builder::new()
+            .name("harc".into())
+            .spawn(move || {
+                let _g = ONE_AT_A_TIME.lock();
+                let r = std::process::Command::new(&path)
+                    .arg(&t)
+                    .envs(env)
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status();
+                if let Ok(s) = r {
+                    if !s.success() {
+                        log.log(
+                            Level::Error,
+                            &format!("{} returned {}", path.display(), s.code().unwrap_or(-1)),
+                        );
+                    }
+                }
+            });
     }
 
     fn local_message(&mut self, m: Message) {
