@@ -606,6 +606,16 @@ pub fn run(cfg: Config, paths: Paths, opts: &RunOptions, log: Arc<Logger>) -> i3
             &format!("ha.cf line {line}: directive '{d}' is accepted and ignored (CRM mode or a subsystem this heartbeat does not have)"),
         );
     }
+    for c in &cfg.hacf.clients {
+        log.log(
+            Level::Warn,
+            &format!(
+                "{} client \"{}\" is not started: this heartbeat has no client API",
+                if c.failfast { "failfast" } else { "respawn" },
+                c.command
+            ),
+        );
+    }
     let mut media = Vec::new();
     for m in &cfg.hacf.media {
         match media::open(m) {

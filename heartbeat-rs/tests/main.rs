@@ -13,4 +13,5 @@ mod interop;
 mod membership;
 mod planner;
 mod resources;
+mod tools;
 mod vip;

@@ -199,7 +199,10 @@ fn main() {
     let facility = h
         .logfacility
         .as_deref()
-        .and_then(heartbeat::config::hacf::facility_code);
+        .and_then(heartbeat::config::hacf::facility_code)
+        // No logd here: "use logd" means syslog.
+        .or((h.use_logd && h.logfile.is_none() && h.debugfile.is_none())
+            .then_some(libc::LOG_DAEMON));
     let log = Arc::new(Logger::new(
         h.logfile.as_deref(),
         h.debugfile.as_deref(),
