@@ -22,6 +22,7 @@ pub mod options;
 pub mod period;
 pub mod perlnum;
 pub mod quotewords;
+pub mod scripts;
 pub mod server;
 pub mod syslog;
 pub mod timeval;

@@ -196,6 +196,12 @@ fn fix_dots(p: &str) -> String {
 /// A tiny backtracking matcher for the regex subset clientallow uses:
 /// literals, `\d \w \s \.`, `.`, `[...]` classes, and `* + ?` quantifiers.
 fn regex_full_match(re: &str, s: &str) -> bool {
+    regex_prefix_match(re, s, true)
+}
+
+/// Match `re` (the subset above) at the start of `s`; with `to_end` the
+/// match must consume all of `s`.
+pub fn regex_prefix_match(re: &str, s: &str, to_end: bool) -> bool {
     #[derive(Clone)]
     enum Atom {
         Any,
@@ -266,16 +272,17 @@ fn regex_full_match(re: &str, s: &str) -> bool {
         atoms: &[(usize, char)],
         s: &[char],
         test: &dyn Fn(usize, char) -> bool,
+        to_end: bool,
     ) -> bool {
         if ai == atoms.len() {
-            return si == s.len();
+            return !to_end || si == s.len();
         }
         let (idx, q) = atoms[ai];
         match q {
-            '1' => si < s.len() && test(idx, s[si]) && run(ai + 1, si + 1, atoms, s, test),
+            '1' => si < s.len() && test(idx, s[si]) && run(ai + 1, si + 1, atoms, s, test, to_end),
             '?' => {
-                (si < s.len() && test(idx, s[si]) && run(ai + 1, si + 1, atoms, s, test))
-                    || run(ai + 1, si, atoms, s, test)
+                (si < s.len() && test(idx, s[si]) && run(ai + 1, si + 1, atoms, s, test, to_end))
+                    || run(ai + 1, si, atoms, s, test, to_end)
             }
             _ => {
                 let min = if q == '+' { 1 } else { 0 };
@@ -284,7 +291,7 @@ fn regex_full_match(re: &str, s: &str) -> bool {
                     n += 1;
                 }
                 loop {
-                    if n >= min && run(ai + 1, si + n, atoms, s, test) {
+                    if n >= min && run(ai + 1, si + n, atoms, s, test, to_end) {
                         return true;
                     }
                     if n == 0 {
@@ -301,7 +308,7 @@ fn regex_full_match(re: &str, s: &str) -> bool {
         .map(|(i, (_, q))| (i, *q))
         .collect();
     let test = |i: usize, c: char| m(&atoms[i].0, c);
-    run(0, 0, &idx, &s, &test)
+    run(0, 0, &idx, &s, &test, to_end)
 }
 
 /// Perl's parse_line('\s+', 0, $s): like quotewords for one line.

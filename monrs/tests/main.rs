@@ -8,3 +8,4 @@ mod harness;
 mod parse_diff;
 mod period_diff;
 mod protocol_diff;
+mod scripts_diff;

@@ -1,0 +1,1029 @@
+//! The monitors and alerts shipped with mon, as one multi-call binary
+//! (`mon-scripts`, installed under the original names: fping.monitor,
+//! http.monitor, tcp.monitor, lvs.alert, mail.alert, file.alert,
+//! test.alert). Options, output and exit status follow the originals;
+//! checks of many hosts run in parallel.
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddrV4, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use crate::daemon::ctime;
+
+/// Getopt::Std `getopts(spec)`: bundled flags, values attached or in the
+/// next word, stops at the first non-option or `--`. Unknown options are
+/// reported on stderr (as Perl does) and skipped.
+pub fn getopts(
+    spec: &str,
+    args: &[String],
+) -> (std::collections::HashMap<char, String>, Vec<String>) {
+    let mut opts = std::collections::HashMap::new();
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        if a == "--" {
+            i += 1;
+            break;
+        }
+        if !a.starts_with('-') || a.len() < 2 {
+            break;
+        }
+        let chars: Vec<char> = a[1..].chars().collect();
+        let mut j = 0;
+        i += 1;
+        while j < chars.len() {
+            let c = chars[j];
+            let pos = spec.find(c);
+            match pos {
+                None => {
+                    eprintln!("Unknown option: {c}");
+                    j += 1;
+                }
+                Some(p) if spec[p + 1..].starts_with(':') => {
+                    let rest: String = chars[j + 1..].iter().collect();
+                    if !rest.is_empty() {
+                        opts.insert(c, rest);
+                    } else if i < args.len() {
+                        opts.insert(c, args[i].clone());
+                        i += 1;
+                    } else {
+                        opts.insert(c, String::new());
+                    }
+                    break;
+                }
+                Some(_) => {
+                    opts.insert(c, "1".into());
+                    j += 1;
+                }
+            }
+        }
+    }
+    (opts, args[i.min(args.len())..].to_vec())
+}
+
+fn resolve(host: &str) -> Option<Ipv4Addr> {
+    if let Ok(ip) = host.parse() {
+        return Some(ip);
+    }
+    (host, 0).to_socket_addrs().ok()?.find_map(|a| match a {
+        std::net::SocketAddr::V4(v) => Some(*v.ip()),
+        _ => None,
+    })
+}
+
+/// Run `f` over hosts in parallel (bounded), keeping argument order.
+fn par_map<T: Send>(hosts: &[String], f: impl Fn(&str) -> T + Sync) -> Vec<T> {
+    let chunk = hosts.len().div_ceil(64).max(1);
+    std::thread::scope(|s| {
+        let hs: Vec<_> = hosts
+            .chunks(chunk)
+            .map(|c| {
+                let f = &f;
+                s.spawn(move || c.iter().map(|h| f(h)).collect::<Vec<T>>())
+            })
+            .collect();
+        hs.into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+/// tcp.monitor [-p port] [-t secs] host…
+pub fn tcp_monitor(args: &[String], out: &mut dyn Write) -> i32 {
+    let (o, hosts) = getopts("p:t:", args);
+    let port: u16 = o
+        .get(&'p')
+        .and_then(|p| p.parse().ok())
+        .filter(|p| *p != 0)
+        .unwrap_or(23);
+    let timeout: u64 = o
+        .get(&'t')
+        .and_then(|t| t.parse().ok())
+        .filter(|t| *t != 0)
+        .unwrap_or(10);
+    let results = par_map(&hosts, |h| -> Option<String> {
+        let Some(ip) = resolve(h) else {
+            return Some(format!("{h} could not inet_aton"));
+        };
+        match TcpStream::connect_timeout(
+            &SocketAddrV4::new(ip, port).into(),
+            Duration::from_secs(timeout),
+        ) {
+            Ok(_) => None,
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Some(format!("{h} timeout")),
+            Err(e) => Some(format!(
+                "{h} could not connect: {}",
+                crate::error::errno_text(&e)
+            )),
+        }
+    });
+    let mut failures: Vec<&String> = Vec::new();
+    let mut detail = Vec::new();
+    for (h, r) in hosts.iter().zip(&results) {
+        if let Some(d) = r {
+            failures.push(h);
+            detail.push(d.clone());
+        }
+    }
+    if failures.is_empty() {
+        return 0;
+    }
+    failures.sort();
+    let f: Vec<&str> = failures.iter().map(|s| s.as_str()).collect();
+    let _ = write!(out, "{}\n\n{}\n", f.join(" "), detail.join("\n"));
+    1
+}
+
+struct HttpResult {
+    ok: bool,
+    error: String,
+    header: Option<String>,
+}
+
+/// The regular-expression subset supported by `http.monitor -m`:
+/// literals, `.`, classes, `\d \w \s`, `* + ?`, `^` and `$`; searched
+/// anywhere in the response.
+pub fn regex_search(re: &str, text: &str) -> bool {
+    let anchored = re.starts_with('^');
+    let re = re.strip_prefix('^').unwrap_or(re);
+    let (re, end) = match re.strip_suffix('$') {
+        Some(r) if !r.ends_with('\\') => (r, true),
+        _ => (re, false),
+    };
+    let t: Vec<char> = text.chars().collect();
+    let starts: Vec<usize> = if anchored {
+        vec![0]
+    } else {
+        (0..=t.len()).collect()
+    };
+    for st in starts {
+        let sub: String = t[st..].iter().collect();
+        if crate::server::regex_prefix_match(re, &sub, end) {
+            return true;
+        }
+    }
+    false
+}
+
+fn http_get(
+    host: &str,
+    port: u16,
+    path: &str,
+    ua: &str,
+    timeout: u64,
+    matchre: Option<&str>,
+) -> HttpResult {
+    let deadline = Instant::now() + Duration::from_secs(timeout);
+    let mut content = Vec::new();
+    let mut timed_out = false;
+    if let Some(ip) = resolve(host) {
+        if let Ok(mut s) = TcpStream::connect_timeout(
+            &SocketAddrV4::new(ip, port).into(),
+            Duration::from_secs(timeout),
+        ) {
+            let req = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: {ua}\r\n\r\n");
+            let _ = s.set_write_timeout(Some(Duration::from_secs(timeout)));
+            if s.write_all(req.as_bytes()).is_ok() {
+                let mut buf = [0u8; 8192];
+                loop {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        timed_out = true;
+                        break;
+                    }
+                    let _ = s.set_read_timeout(Some(left));
+                    match s.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => content.extend_from_slice(&buf[..n]),
+                        Err(e)
+                            if matches!(
+                                e.kind(),
+                                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                            ) =>
+                        {
+                            timed_out = true;
+                            break;
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(_) => break,
+                    }
+                }
+            }
+        } else if Instant::now() >= deadline {
+            timed_out = true;
+        }
+    }
+    let text = String::from_utf8_lossy(&content).into_owned();
+    let header = header_block(&text);
+    let mut r = HttpResult {
+        ok: status_ok(&text),
+        error: String::new(),
+        header,
+    };
+    if !r.ok {
+        r.error = "HTTP response code failure".into();
+    }
+    if let Some(m) = matchre.filter(|m| !m.is_empty()) {
+        if regex_search(m, &text) {
+            r.ok = true;
+        } else {
+            r.ok = false;
+            r.error = "Regex match failed".into();
+        }
+    }
+    if !r.ok && timed_out {
+        r.error = format!("timeout after {timeout} seconds");
+    }
+    r
+}
+
+/// `/^(.*?)\r?\n\r?\n/s`
+fn header_block(t: &str) -> Option<String> {
+    let b = t.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\n' {
+            let mut j = i + 1;
+            if j < b.len() && b[j] == b'\r' {
+                j += 1;
+            }
+            if j < b.len() && b[j] == b'\n' {
+                let end = if i > 0 && b[i - 1] == b'\r' { i - 1 } else { i };
+                return Some(t[..end].to_string());
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// `/^HTTP\/([\d\.]+)\s+(200|30[12]|401)\b/`
+fn status_ok(t: &str) -> bool {
+    let Some(rest) = t.strip_prefix("HTTP/") else {
+        return false;
+    };
+    let v = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(rest.len());
+    if v == 0 {
+        return false;
+    }
+    let rest = &rest[v..];
+    let code = rest.trim_start();
+    if code.len() == rest.len() {
+        return false;
+    }
+    ["200", "301", "302", "401"].iter().any(|c| {
+        code.starts_with(c) && !code[3..].starts_with(|ch: char| ch.is_alphanumeric() || ch == '_')
+    })
+}
+
+/// http.monitor [-p port] [-t secs] [-u path] [-a agent] [-o] [-m regex] host…
+pub fn http_monitor(args: &[String], out: &mut dyn Write) -> i32 {
+    let (o, hosts) = getopts("p:t:u:a:m:o", args);
+    if hosts.is_empty() {
+        return 0;
+    }
+    let port: u16 = o
+        .get(&'p')
+        .and_then(|p| p.parse().ok())
+        .filter(|p| *p != 0)
+        .unwrap_or(80);
+    let timeout: u64 = o
+        .get(&'t')
+        .and_then(|t| t.parse().ok())
+        .filter(|t| *t != 0)
+        .unwrap_or(30);
+    let path = o
+        .get(&'u')
+        .cloned()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "/".into());
+    let ua = o
+        .get(&'a')
+        .cloned()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "mon.d/http.monitor".into());
+    let m = o.get(&'m').cloned();
+    let results = par_map(&hosts, |h| {
+        http_get(h, port, &path, &ua, timeout, m.as_deref())
+    });
+    let mut bad: Vec<(&String, &HttpResult)> =
+        hosts.iter().zip(&results).filter(|(_, r)| !r.ok).collect();
+    let mut good: Vec<(&String, &HttpResult)> =
+        hosts.iter().zip(&results).filter(|(_, r)| r.ok).collect();
+    bad.sort_by(|a, b| a.0.cmp(b.0));
+    bad.dedup_by(|a, b| a.0 == b.0);
+    good.sort_by(|a, b| a.0.cmp(b.0));
+    good.dedup_by(|a, b| a.0 == b.0);
+    let mut s = String::new();
+    if bad.is_empty() {
+        s.push('\n');
+    } else {
+        let names: Vec<&str> = bad.iter().map(|(h, _)| h.as_str()).collect();
+        s.push_str(&names.join(" "));
+        s.push('\n');
+    }
+    for (h, r) in &bad {
+        s.push_str(&format!("HOST {h}: {}\n", r.error));
+        if let Some(hd) = r.header.as_deref().filter(|h| !h.is_empty()) {
+            s.push_str(hd);
+            s.push('\n');
+        }
+        s.push('\n');
+    }
+    if !o.contains_key(&'o') {
+        for (h, r) in &good {
+            s.push_str(&format!(
+                "HOST {h}: ok\n{}\n\n",
+                r.header.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    let _ = out.write_all(s.as_bytes());
+    if bad.is_empty() {
+        0
+    } else {
+        1
+    }
+}
+
+/// ICMP echo to many hosts at once, fping-style: `retries` retries with
+/// the timeout growing by 1.5 each time. Returns per host the rtt in ms.
+pub fn ping_hosts(
+    ips: &[Ipv4Addr],
+    retries: u32,
+    timeout_ms: u64,
+) -> std::io::Result<Vec<Option<f64>>> {
+    // SAFETY: plain socket creation; the fd is owned by `fd` below.
+    let (fd, raw) = unsafe {
+        let r = libc::socket(
+            libc::AF_INET,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::IPPROTO_ICMP,
+        );
+        if r >= 0 {
+            (r, true)
+        } else {
+            let d = libc::socket(
+                libc::AF_INET,
+                libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+                libc::IPPROTO_ICMP,
+            );
+            if d < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            (d, false)
+        }
+    };
+    let _guard = FdGuard(fd);
+    let ident = (std::process::id() & 0xffff) as u16;
+    let mut rtt: Vec<Option<f64>> = vec![None; ips.len()];
+    let mut sent_at: Vec<Vec<Instant>> = vec![Vec::new(); ips.len()];
+    let mut wait = timeout_ms as f64;
+    for attempt in 0..=retries {
+        let mut any = false;
+        for (i, ip) in ips.iter().enumerate() {
+            if rtt[i].is_some() {
+                continue;
+            }
+            any = true;
+            let seq = ((i as u32 * (retries + 1) + attempt) & 0xffff) as u16;
+            let pkt = echo_packet(ident, seq);
+            let sa = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: 0,
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from(*ip).to_be(),
+                },
+                sin_zero: [0; 8],
+            };
+            sent_at[i].push(Instant::now());
+            // SAFETY: sending a buffer we own to a valid sockaddr_in.
+            unsafe {
+                libc::sendto(
+                    fd,
+                    pkt.as_ptr().cast(),
+                    pkt.len(),
+                    0,
+                    (&sa as *const libc::sockaddr_in).cast(),
+                    std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                )
+            };
+        }
+        if !any {
+            break;
+        }
+        let deadline = Instant::now() + Duration::from_micros((wait * 1000.0) as u64);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || rtt.iter().all(Option::is_some) {
+                break;
+            }
+            let mut pfd = libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: polling one fd we own.
+            let n = unsafe { libc::poll(&mut pfd, 1, left.as_millis().max(1) as libc::c_int) };
+            if n <= 0 {
+                continue;
+            }
+            let mut buf = [0u8; 1500];
+            let mut from: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+            let mut fl = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            // SAFETY: receiving into our buffer.
+            let k = unsafe {
+                libc::recvfrom(
+                    fd,
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_DONTWAIT,
+                    (&mut from as *mut libc::sockaddr_in).cast(),
+                    &mut fl,
+                )
+            };
+            if k <= 0 {
+                continue;
+            }
+            let data = &buf[..k as usize];
+            let icmp = if raw {
+                let ihl = ((data[0] & 0x0f) as usize) * 4;
+                if data.len() < ihl + 8 {
+                    continue;
+                }
+                &data[ihl..]
+            } else {
+                data
+            };
+            if icmp.len() < 8 || icmp[0] != 0 {
+                continue;
+            }
+            let id = u16::from_be_bytes([icmp[4], icmp[5]]);
+            if raw && id != ident {
+                continue;
+            }
+            let seq = u16::from_be_bytes([icmp[6], icmp[7]]) as u32;
+            let host = (seq / (retries + 1)) as usize;
+            let src = Ipv4Addr::from(u32::from_be(from.sin_addr.s_addr));
+            if host < ips.len() && ips[host] == src && rtt[host].is_none() {
+                let att = (seq % (retries + 1)) as usize;
+                if let Some(t) = sent_at[host].get(att) {
+                    rtt[host] = Some(t.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+        }
+        wait *= 1.5;
+    }
+    Ok(rtt)
+}
+
+struct FdGuard(libc::c_int);
+impl Drop for FdGuard {
+    fn drop(&mut self) {
+        // SAFETY: closing the fd we created.
+        unsafe { libc::close(self.0) };
+    }
+}
+
+fn echo_packet(id: u16, seq: u16) -> Vec<u8> {
+    let mut p = vec![8u8, 0, 0, 0];
+    p.extend_from_slice(&id.to_be_bytes());
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&[0x6d; 48]);
+    let ck = checksum(&p);
+    p[2..4].copy_from_slice(&ck.to_be_bytes());
+    p
+}
+
+pub fn checksum(b: &[u8]) -> u16 {
+    let mut s: u32 = 0;
+    for c in b.chunks(2) {
+        let w = if c.len() == 2 {
+            u16::from_be_bytes([c[0], c[1]])
+        } else {
+            u16::from_be_bytes([c[0], 0])
+        };
+        s += w as u32;
+    }
+    while s > 0xffff {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    !(s as u16)
+}
+
+/// fping.monitor [-a] [-r num] [-s ms] [-t ms] [-T] host…, with ICMP
+/// done in-process instead of by the fping program.
+pub fn fping_monitor(args: &[String], out: &mut dyn Write) -> i32 {
+    let (o, hosts) = getopts("ahr:s:t:T", args);
+    if o.contains_key(&'h') {
+        let _ = out.write_all(b"usage: fping.monitor [-a] [-r num] [-s num] [-t num] [-T] host [host...]\n    -a\t\tonly report failure if all hosts are unreachable\n    -r num\tretry \"num\" times for each host before reporting failure\n    -s num\tconsider hosts which respond in over \"num\" msecs failures\n    -t num\twait \"num\" msecs before sending retries\n    -T\t\ttraceroute to each failed host. CAUTION: this may cause\n    \t\tthis monitor to hang for a very long time\n");
+        return 0;
+    }
+    if hosts.is_empty() {
+        return 0;
+    }
+    let timeout: u64 = o
+        .get(&'t')
+        .and_then(|t| t.parse().ok())
+        .filter(|t| *t != 0)
+        .unwrap_or(2000);
+    let retries: u32 = o
+        .get(&'r')
+        .and_then(|t| t.parse().ok())
+        .filter(|t| *t != 0)
+        .unwrap_or(3);
+    let slow_ms: Option<f64> = o
+        .get(&'s')
+        .and_then(|t| t.parse().ok())
+        .filter(|t| *t != 0.0);
+    let start = crate::daemon::epoch();
+    let mut not_found = Vec::new();
+    let mut ips = Vec::new();
+    let mut idx = Vec::new();
+    for (i, h) in hosts.iter().enumerate() {
+        match resolve(h) {
+            Some(ip) => {
+                ips.push(ip);
+                idx.push(i);
+            }
+            None => not_found.push(h.clone()),
+        }
+    }
+    let rtts = match ping_hosts(&ips, retries, timeout) {
+        Ok(r) => r,
+        Err(_) => {
+            let _ = out.write_all(b"fping: system call failure\n");
+            return 1;
+        }
+    };
+    let end = crate::daemon::epoch();
+    let mut unreachable: Vec<String> = Vec::new();
+    let mut alive = Vec::new();
+    let mut slow = Vec::new();
+    for (k, r) in rtts.iter().enumerate() {
+        let h = &hosts[idx[k]];
+        match r {
+            None => unreachable.push(h.clone()),
+            Some(ms) if slow_ms.is_some_and(|s| *ms > s) => slow.push((h.clone(), *ms)),
+            Some(ms) => alive.push((h.clone(), *ms)),
+        }
+    }
+    unreachable.extend(not_found.iter().cloned());
+    let retval = if !not_found.is_empty() {
+        2
+    } else if !unreachable.is_empty() {
+        1
+    } else {
+        0
+    };
+    let mut s = String::new();
+    if retval != 0 || !slow.is_empty() {
+        let mut sum: Vec<String> = unreachable.clone();
+        sum.extend(slow.iter().map(|(h, _)| h.clone()));
+        sum.sort();
+        s.push_str(&format!("{}\n\n", sum.join(" ")));
+    } else {
+        s.push('\n');
+    }
+    s.push_str(&format!("start time: {}\n", ctime(start)));
+    s.push_str(&format!("end time  : {}\n", ctime(end)));
+    s.push_str(&format!("duration  : {} seconds\n\n", end - start));
+    let rule = "------------------------------------------------------------------------------\n";
+    if !unreachable.is_empty() {
+        s.push_str(&format!("{rule}unreachable hosts\n{rule}"));
+        s.push_str(&format!("{}\n\n", unreachable.join("\n")));
+        if !not_found.is_empty() {
+            s.push_str(&format!("address not found for {}\n", not_found.join(" ")));
+        }
+        s.push('\n');
+    }
+    if !slow.is_empty() {
+        s.push_str(&format!(
+            "{rule}slow hosts (response time which exceeds {}ms)\n{rule}",
+            o.get(&'s').cloned().unwrap_or_default()
+        ));
+        for (h, ms) in &slow {
+            s.push_str(&format!("{h:<40} {ms:.2} ms\n"));
+        }
+    }
+    if !alive.is_empty() {
+        s.push_str(&format!(
+            "{rule}reachable hosts                          rtt\n{rule}"
+        ));
+        for (h, ms) in &alive {
+            s.push_str(&format!("{h:<40} {ms:.2} ms\n"));
+        }
+    }
+    let _ = out.write_all(s.as_bytes());
+    let _ = out.flush();
+    if o.contains_key(&'T') && !unreachable.is_empty() {
+        for h in &unreachable {
+            let _ = std::process::Command::new("/bin/sh")
+                .arg("-c")
+                .arg(format!("traceroute -w 3 {h} 2>&1"))
+                .status();
+        }
+        let _ = out.write_all(b"\n");
+    }
+    if o.contains_key(&'a') {
+        return if unreachable.len() == hosts.len() {
+            1
+        } else {
+            0
+        };
+    }
+    if !slow.is_empty() {
+        return 1;
+    }
+    retval
+}
+
+fn read_stdin() -> String {
+    let mut s = String::new();
+    let _ = std::io::stdin().read_to_string(&mut s);
+    s
+}
+
+/// First line and the rest, like `$summary = <STDIN>; chomp` then the
+/// remaining lines.
+fn split_stdin(s: &str) -> (String, String) {
+    match s.split_once('\n') {
+        Some((a, b)) => (a.to_string(), b.to_string()),
+        None => (s.to_string(), String::new()),
+    }
+}
+
+/// `($wday,$mon,$day,$tm) = split(/\s+/, localtime($t))`
+fn short_time(t: i64) -> String {
+    let c = ctime(t);
+    let w: Vec<&str> = c.split_whitespace().collect();
+    w[..4.min(w.len())].join(" ")
+}
+
+/// file.alert [-d dir] [-S summary] … [file]
+pub fn file_alert(args: &[String], stdin: &str) -> i32 {
+    let (o, rest) = getopts("d:S:s:g:h:t:l:uOT", args);
+    let (mut summary, detail) = split_stdin(stdin);
+    if let Some(s) = o.get(&'S') {
+        summary = s.clone();
+    }
+    let mut file = rest.first().cloned().unwrap_or_else(|| "file".into());
+    if let Some(d) = o.get(&'d').filter(|d| !d.is_empty()) {
+        file = format!("{d}/{file}");
+    }
+    let alert = std::env::var("MON_ALERTTYPE")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "UNKNOWN ALERT".into());
+    let opstatus = std::env::var("MON_OPSTATUS").unwrap_or_else(|_| "UNKNOWN OPSTATUS".into());
+    let t = o.get(&'t').cloned().unwrap_or_default();
+    let when = short_time(crate::perlnum::numify(&t) as i64);
+    let text = format!(
+        "{alert} {} {} {t} ({when}) {summary}\nDESCR={}\nOPSTATUS={opstatus}\n{detail}.\n",
+        o.get(&'g').cloned().unwrap_or_default(),
+        o.get(&'s').cloned().unwrap_or_default(),
+        std::env::var("MON_DESCRIPTION").unwrap_or_default(),
+    );
+    match std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&file)
+    {
+        Ok(mut f) => {
+            let _ = f.write_all(text.as_bytes());
+            0
+        }
+        Err(e) => {
+            eprintln!(
+                "could not append to {file}: {}",
+                crate::error::errno_text(&e)
+            );
+            2
+        }
+    }
+}
+
+/// test.alert: one line with the date and all arguments.
+pub fn test_alert(args: &[String]) -> i32 {
+    let path = std::env::var("MON_TEST_ALERT_LOG")
+        .unwrap_or_else(|_| "/var/log/mon/test.alert.log".into());
+    let date = std::process::Command::new("date")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim_end().to_string())
+        .unwrap_or_default();
+    match std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+    {
+        Ok(mut f) => {
+            let _ = writeln!(f, "{date} {}", args.join(" "));
+            0
+        }
+        Err(e) => {
+            eprintln!("{path}: {}", crate::error::errno_text(&e));
+            1
+        }
+    }
+}
+
+/// Text::Wrap::wrap("", "\t\t\t", text) with the default 76 columns.
+pub fn wrap_members(text: &str) -> String {
+    let cols = 76usize;
+    let mut out = String::new();
+    let mut line = String::new();
+    let mut width = 0usize;
+    let mut first = true;
+    for w in text.split(' ').filter(|w| !w.is_empty()) {
+        let ind = if first { 0 } else { 24 };
+        if !line.is_empty() && ind + width + 1 + w.len() > cols - 1 {
+            out.push_str(&line);
+            out.push('\n');
+            line = format!("\t\t\t{w}");
+            width = w.len();
+            first = false;
+        } else if line.is_empty() {
+            line = if first {
+                w.to_string()
+            } else {
+                format!("\t\t\t{w}")
+            };
+            width = w.len();
+        } else {
+            line.push(' ');
+            line.push_str(w);
+            width += 1 + w.len();
+        }
+    }
+    out.push_str(&line);
+    out
+}
+
+/// mail.alert [-S summary] [-f from] [-u] … addr…
+pub fn mail_alert(args: &[String], stdin: &str) -> i32 {
+    let (o, rest) = getopts("S:s:g:h:t:l:f:u", args);
+    let (mut summary, detail) = split_stdin(stdin);
+    if let Some(s) = o.get(&'S') {
+        summary = s.clone();
+    }
+    let alert = if o.contains_key(&'u') {
+        "UPALERT"
+    } else {
+        "ALERT"
+    };
+    let t = crate::perlnum::numify(o.get(&'t').map(String::as_str).unwrap_or("")) as i64;
+    let g = o.get(&'g').cloned().unwrap_or_default();
+    let s = o.get(&'s').cloned().unwrap_or_default();
+    let mut text = format!(
+        "To: {}\nSubject: {alert} {g}/{s}: {summary} ({})\nX-Mailer: {}\n\nGroup                 : {g}\nService               : {s}\nTime noticed          : {}\nSecs until next alert : {}\n",
+        rest.join(","),
+        short_time(t),
+        std::env::args().next().unwrap_or_default(),
+        ctime(t),
+        o.get(&'l').cloned().unwrap_or_default(),
+    );
+    text.push_str(&wrap_members(&format!(
+        "Members               : {}",
+        o.get(&'h').cloned().unwrap_or_default()
+    )));
+    text.push_str("\nDetailed text (if any) follows:\n-------------------------------\n");
+    text.push_str(&detail);
+    let sendmail = std::env::var("MON_SENDMAIL").unwrap_or_else(|_| "/usr/lib/sendmail".into());
+    let mut cmd = std::process::Command::new(&sendmail);
+    cmd.args(["-oi", "-t"]);
+    if let Some(f) = o.get(&'f') {
+        cmd.args(["-f", f, "-F", f]);
+    }
+    match cmd.stdin(std::process::Stdio::piped()).spawn() {
+        Ok(mut c) => {
+            if let Some(mut i) = c.stdin.take() {
+                let _ = i.write_all(text.as_bytes());
+            }
+            let _ = c.wait();
+            0
+        }
+        Err(e) => {
+            eprintln!(
+                "could not open pipe to mail: {}",
+                crate::error::errno_text(&e)
+            );
+            2
+        }
+    }
+}
+
+/// The ipvsadm command lines lvs.alert runs: `-u` adds the real server,
+/// anything else deletes it.
+pub fn lvs_commands(args: &[String]) -> Result<Vec<String>, String> {
+    let (o, _) = getopts("s:g:h:t:l:P:V:R:W:F:X:S:uDBTOa", args);
+    let proto = match o.get(&'P').map(|s| s.to_lowercase()).as_deref() {
+        Some("tcp") | None => "-t",
+        Some("udp") => "-u",
+        Some("fwm") => "-f",
+        Some(p) => {
+            return Err(format!(
+                "lvs.alert: unknown protocol '{p}' (tcp, udp or fwm)"
+            ))
+        }
+    };
+    let v = o
+        .get(&'V')
+        .cloned()
+        .ok_or("lvs.alert: -V virtual service missing")?;
+    let r = o
+        .get(&'R')
+        .cloned()
+        .ok_or("lvs.alert: -R real server missing")?;
+    if o.contains_key(&'u') {
+        let fwd = match o.get(&'F').map(|s| s.to_lowercase()).as_deref() {
+            Some("dr") | Some("gate") | None => "-g",
+            Some("nat") | Some("masq") => "-m",
+            Some("tun") | Some("ipip") => "-i",
+            Some(f) => {
+                return Err(format!(
+                    "lvs.alert: unknown forwarding method '{f}' (dr, nat or tun)"
+                ))
+            }
+        };
+        let w = o.get(&'W').cloned().unwrap_or_else(|| "1".into());
+        Ok(vec![format!("-a {proto} {v} -r {r} -w {w} {fwd}")])
+    } else {
+        Ok(vec![format!("-d {proto} {v} -r {r}")])
+    }
+}
+
+/// lvs.alert: add (`-u`) or delete a real server with ipvsadm.
+pub fn lvs_alert(args: &[String]) -> i32 {
+    let ipvsadm = std::env::var("IPVSADM").unwrap_or_else(|_| "/sbin/ipvsadm".into());
+    match lvs_commands(args) {
+        Ok(cmds) => {
+            let mut rc = 0;
+            for c in cmds {
+                let argv: Vec<&str> = c.split(' ').collect();
+                match std::process::Command::new(&ipvsadm).args(&argv).status() {
+                    Ok(s) if s.success() => {}
+                    Ok(s) => rc = s.code().unwrap_or(1),
+                    Err(e) => {
+                        eprintln!(
+                            "lvs.alert: could not run {ipvsadm}: {}",
+                            crate::error::errno_text(&e)
+                        );
+                        rc = 1;
+                    }
+                }
+            }
+            rc
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            1
+        }
+    }
+}
+
+/// Dispatch on the name the binary was started under.
+pub fn main_for(name: &str, args: &[String]) -> i32 {
+    let mut out = std::io::stdout();
+    match name {
+        "fping.monitor" => fping_monitor(args, &mut out),
+        "http.monitor" => http_monitor(args, &mut out),
+        "tcp.monitor" => tcp_monitor(args, &mut out),
+        "lvs.alert" => lvs_alert(args),
+        "mail.alert" => mail_alert(args, &read_stdin()),
+        "file.alert" => file_alert(args, &read_stdin()),
+        "test.alert" => test_alert(args),
+        _ => {
+            eprintln!("mon-scripts: run me as fping.monitor, http.monitor, tcp.monitor, lvs.alert, mail.alert, file.alert or test.alert\n  (mon-scripts install MONDIR ALERTDIR creates those links)");
+            2
+        }
+    }
+}
+
+pub const MONITORS: &[&str] = &["fping.monitor", "http.monitor", "tcp.monitor"];
+pub const ALERTS: &[&str] = &["lvs.alert", "mail.alert", "file.alert", "test.alert"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn getopts_like_perl() {
+        let (o, rest) = getopts("p:t:o", &s(&["-p80", "-o", "-t", "5", "h1", "-x"]));
+        assert_eq!(o[&'p'], "80");
+        assert_eq!(o[&'t'], "5");
+        assert!(o.contains_key(&'o'));
+        assert_eq!(rest, s(&["h1", "-x"]));
+    }
+
+    #[test]
+    fn lvs_seed_options() {
+        let base = s(&["-s", "http", "-g", "web", "-h", "10.0.0.2", "-t", "1"]);
+        let mut down = base.clone();
+        down.extend(s(&[
+            "-P",
+            "tcp",
+            "-V",
+            "10.0.0.1:80",
+            "-R",
+            "10.0.0.2:80",
+            "-W",
+            "100",
+            "-F",
+            "dr",
+            "-X",
+            "down",
+        ]));
+        assert_eq!(
+            lvs_commands(&down).unwrap(),
+            vec!["-d -t 10.0.0.1:80 -r 10.0.0.2:80"]
+        );
+        let mut up = base.clone();
+        up.push("-u".into());
+        up.extend(s(&[
+            "-P",
+            "tcp",
+            "-V",
+            "10.0.0.1:80",
+            "-R",
+            "10.0.0.2:80",
+            "-W",
+            "100",
+            "-F",
+            "dr",
+        ]));
+        assert_eq!(
+            lvs_commands(&up).unwrap(),
+            vec!["-a -t 10.0.0.1:80 -r 10.0.0.2:80 -w 100 -g"]
+        );
+        let mut nat = base;
+        nat.extend(s(&[
+            "-u",
+            "-P",
+            "udp",
+            "-V",
+            "1.2.3.4:53",
+            "-R",
+            "5.6.7.8:53",
+            "-F",
+            "nat",
+        ]));
+        assert_eq!(
+            lvs_commands(&nat).unwrap(),
+            vec!["-a -u 1.2.3.4:53 -r 5.6.7.8:53 -w 1 -m"]
+        );
+    }
+
+    #[test]
+    fn http_status_and_header() {
+        assert!(status_ok("HTTP/1.0 200 OK\r\n"));
+        assert!(status_ok("HTTP/1.1 302 Found"));
+        assert!(!status_ok("HTTP/1.1 204 No Content"));
+        assert!(!status_ok("HTTP/1.1 2000"));
+        assert_eq!(
+            header_block("HTTP/1.0 200 OK\r\nA: b\r\n\r\nbody"),
+            Some("HTTP/1.0 200 OK\r\nA: b".into())
+        );
+        assert_eq!(header_block("no blank line"), None);
+        assert!(regex_search("Welcome", "xx Welcome yy"));
+        assert!(regex_search("^HTTP/1\\.[01] 200", "HTTP/1.1 200 OK"));
+        assert!(!regex_search("^200", "HTTP/1.1 200 OK"));
+        assert!(regex_search("b[0-9]+c$", "ab123c"));
+    }
+
+    #[test]
+    fn icmp_checksum() {
+        let p = echo_packet(0x1234, 1);
+        assert_eq!(checksum(&p), 0);
+    }
+
+    #[test]
+    fn tcp_monitor_output() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let mut out = Vec::new();
+        assert_eq!(
+            tcp_monitor(&s(&["-p", &port.to_string(), "127.0.0.1"]), &mut out),
+            0
+        );
+        assert!(out.is_empty());
+        drop(l);
+        let mut out = Vec::new();
+        assert_eq!(
+            tcp_monitor(
+                &s(&["-p", &port.to_string(), "127.0.0.1", "bad host!"]),
+                &mut out
+            ),
+            1
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "127.0.0.1 bad host!\n\n127.0.0.1 could not connect: Connection refused\nbad host! could not inet_aton\n"
+        );
+    }
+}

@@ -1,0 +1,275 @@
+//! The shipped monitors and alerts against the originals in
+//! /usr/lib/mon: same arguments (and environment/stdin), same output and
+//! exit status.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::os::unix::fs::symlink;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::common::{require_reference, scratch};
+
+/// Our multi-call binary under the original's name.
+fn ours(name: &str) -> String {
+    let d = scratch("scripts");
+    let p = d.join(name);
+    symlink(env!("CARGO_BIN_EXE_mon-scripts"), &p).unwrap();
+    p.display().to_string()
+}
+
+fn run(prog: &str, args: &[&str], env: &[(&str, &str)], stdin: &str) -> (String, i32) {
+    let mut c = Command::new(prog)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let o = c.wait_with_output().unwrap();
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        o.status.code().unwrap_or(-1),
+    )
+}
+
+#[test]
+fn tcp_monitor_matches_original() {
+    require_reference();
+    let open = TcpListener::bind("127.0.0.1:0").unwrap();
+    let op = open.local_addr().unwrap().port().to_string();
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let cp = closed.local_addr().unwrap().port().to_string();
+    drop(closed);
+    let me = ours("tcp.monitor");
+    for args in [
+        vec!["-p", &op, "127.0.0.1"],
+        vec!["-p", &cp, "127.0.0.1", "localhost"],
+        vec!["-p", &cp, "-t", "2", "no-such-host.invalid", "127.0.0.1"],
+        vec![],
+    ] {
+        let a = run("/usr/lib/mon/mon.d/tcp.monitor", &args, &[], "");
+        let b = run(&me, &args, &[], "");
+        assert_eq!(a, b, "tcp.monitor {args:?}");
+    }
+}
+
+/// A one-shot HTTP server per response.
+fn http_server(response: &'static str) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            let mut s = s;
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            // read the whole request first: the original writes it in
+            // three pieces and dies of SIGPIPE if we answer too early
+            let mut req = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = s.write_all(response.as_bytes());
+        }
+    });
+    port
+}
+
+#[test]
+fn http_monitor_matches_original() {
+    require_reference();
+    let ok = http_server("HTTP/1.0 200 OK\r\nServer: t\r\n\r\nWelcome home\n").to_string();
+    let nf = http_server("HTTP/1.1 404 Not Found\r\nServer: t\r\n\r\nnope\n").to_string();
+    let redirect = http_server("HTTP/1.1 302 Found\r\nLocation: /x\r\n\r\n").to_string();
+    let closed = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port().to_string()
+    };
+    let me = ours("http.monitor");
+    for args in [
+        vec!["-p", ok.as_str(), "127.0.0.1"],
+        vec!["-p", ok.as_str(), "-o", "127.0.0.1"],
+        vec!["-p", nf.as_str(), "127.0.0.1"],
+        vec!["-p", redirect.as_str(), "-u", "/a", "localhost"],
+        vec!["-p", closed.as_str(), "127.0.0.1"],
+        vec!["-p", ok.as_str(), "-m", "Welcome", "127.0.0.1"],
+        vec!["-p", ok.as_str(), "-m", "Goodbye", "127.0.0.1"],
+        vec!["-p", nf.as_str(), "-m", "nope", "127.0.0.1"],
+        vec![],
+    ] {
+        let a = run("/usr/lib/mon/mon.d/http.monitor", &args, &[], "");
+        let b = run(&me, &args, &[], "");
+        assert_eq!(a, b, "http.monitor {args:?}");
+    }
+}
+
+#[test]
+fn file_alert_matches_original() {
+    require_reference();
+    let d = scratch("filealert");
+    let ds = d.display().to_string();
+    let me = ours("file.alert");
+    let env = [
+        ("MON_ALERTTYPE", "failure"),
+        ("MON_OPSTATUS", "0"),
+        ("MON_DESCRIPTION", "web farm"),
+        ("TZ", "UTC"),
+    ];
+    for (prog, file) in [
+        ("/usr/lib/mon/alert.d/file.alert", "theirs"),
+        (me.as_str(), "ours"),
+    ] {
+        for extra in [vec![], vec!["-u"], vec!["-S", "override"]] {
+            let mut args = vec![
+                "-d",
+                ds.as_str(),
+                "-s",
+                "http",
+                "-g",
+                "web",
+                "-h",
+                "h1 h2",
+                "-t",
+                "1795635646",
+            ];
+            args.extend(extra);
+            args.push(file);
+            run(prog, &args, &env, "h1 down\nline 2\nline 3\n");
+        }
+    }
+    let a = std::fs::read_to_string(d.join("theirs")).unwrap();
+    let b = std::fs::read_to_string(d.join("ours")).unwrap();
+    assert_eq!(a, b);
+    assert!(a.contains("failure web http 1795635646 (Wed Nov 25 19:40:46) h1 down\nDESCR=web farm\nOPSTATUS=0\nline 2\nline 3\n.\n"));
+}
+
+/// Runs `f` inside a fresh network namespace with a /24 on which
+/// nobody answers (addresses there are unreachable), then removes it.
+fn in_netns(f: impl FnOnce(&str)) {
+    let ns = format!("mon-ping-{}", std::process::id());
+    let sh = |c: &str| {
+        let st = Command::new("sh").arg("-c").arg(c).status().unwrap();
+        assert!(st.success(), "{c}");
+    };
+    let _ = Command::new("ip").args(["netns", "del", &ns]).status();
+    sh(&format!("ip netns add {ns}"));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        sh(&format!("ip -n {ns} link set lo up"));
+        // a veth pair whose far end answers nobody: ARP for 10.9.9.x fails
+        sh(&format!(
+            "ip -n {ns} link add mon-v0 type veth peer name mon-v1"
+        ));
+        sh(&format!("ip -n {ns} addr add 10.9.9.1/24 dev mon-v0"));
+        sh(&format!("ip -n {ns} link set mon-v0 up"));
+        sh(&format!("ip -n {ns} link set mon-v1 up"));
+        f(&ns);
+    }));
+    let _ = Command::new("ip").args(["netns", "del", &ns]).status();
+    if let Err(e) = r {
+        std::panic::resume_unwind(e);
+    }
+}
+
+#[test]
+fn fping_monitor_matches_original_summary_and_exit() {
+    require_reference();
+    assert!(
+        std::path::Path::new("/usr/bin/fping").exists(),
+        "fping is required for the reference fping.monitor (lab/packages.txt)"
+    );
+    let me = ours("fping.monitor");
+    in_netns(|ns| {
+        for hosts in [
+            vec!["127.0.0.1"],
+            vec!["127.0.0.1", "10.9.9.2"],
+            vec!["10.9.9.3", "10.9.9.2"],
+        ] {
+            let mut args = vec!["netns", "exec", ns, "PROG", "-r", "1", "-t", "200"];
+            args.extend(hosts.iter().copied());
+            let go = |prog: &str| {
+                let a: Vec<&str> = args
+                    .iter()
+                    .map(|x| if *x == "PROG" { prog } else { x })
+                    .collect();
+                run("ip", &a, &[], "")
+            };
+            let (a, ra) = go("/usr/lib/mon/mon.d/fping.monitor");
+            let (b, rb) = go(&me);
+            assert_eq!(ra, rb, "exit status for {hosts:?}:\n{a}\n---\n{b}");
+            let first = |s: &str| s.lines().next().unwrap_or("").to_string();
+            assert_eq!(first(&a), first(&b), "summary for {hosts:?}");
+            // the same sections in the same order
+            let sections = |s: &str| -> Vec<String> {
+                s.lines()
+                    .filter(|l| {
+                        l.ends_with("hosts")
+                            || l.contains("rtt")
+                            || l.starts_with("10.")
+                            || l.starts_with("127.")
+                    })
+                    .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
+                    .collect()
+            };
+            assert_eq!(
+                sections(&a),
+                sections(&b),
+                "sections for {hosts:?}:\n{a}\n---\n{b}"
+            );
+        }
+    });
+}
+
+#[test]
+fn lvs_alert_runs_ipvsadm_with_seed_arguments() {
+    let d = scratch("lvs");
+    let rec = d.join("ipvsadm");
+    std::fs::write(
+        &rec,
+        format!("#!/bin/sh\necho \"$@\" >> {}/calls\n", d.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&rec, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let me = ours("lvs.alert");
+    let env = [("IPVSADM", rec.to_str().unwrap())];
+    let common = [
+        "-s",
+        "http",
+        "-g",
+        "rs1",
+        "-h",
+        "192.168.1.2",
+        "-t",
+        "1795635646",
+    ];
+    let tail = [
+        "-P",
+        "tcp",
+        "-V",
+        "10.0.0.1:80",
+        "-R",
+        "192.168.1.2:80",
+        "-W",
+        "100",
+        "-F",
+        "dr",
+        "-X",
+        "down",
+    ];
+    let mut down: Vec<&str> = common.to_vec();
+    down.extend(tail);
+    assert_eq!(run(&me, &down, &env, "rs1 down\n").1, 0);
+    let mut up: Vec<&str> = common.to_vec();
+    up.push("-u");
+    up.extend(tail);
+    assert_eq!(run(&me, &up, &env, "").1, 0);
+    assert_eq!(
+        std::fs::read_to_string(d.join("calls")).unwrap(),
+        "-d -t 10.0.0.1:80 -r 192.168.1.2:80\n-a -t 10.0.0.1:80 -r 192.168.1.2:80 -w 100 -g\n"
+    );
+}
