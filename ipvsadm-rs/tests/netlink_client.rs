@@ -376,6 +376,8 @@ struct SimKernel {
     queue: VecDeque<Vec<u8>>,
     running: Option<(u32, usize, usize)>, // (seq, service index, next dest)
     log: Rc<RefCell<Vec<Event>>>,
+    /// The first datagram of the dump with this seq gets an unknown type.
+    corrupt: Option<u32>,
 }
 
 fn key_of(req: &[u8]) -> Option<ServiceKey> {
@@ -416,6 +418,9 @@ impl SimKernel {
             }
             skb.extend(m);
             next += 1;
+        }
+        if pos == 0 && self.corrupt == Some(seq) && !skb.is_empty() {
+            skb[4] = 0x33;
         }
         if skb.is_empty() {
             skb.extend(kernel::done(seq, PID, 0));
@@ -515,6 +520,7 @@ fn run_sim(chunk: usize) -> (Vec<Vec<Destination>>, Vec<Event>, Table) {
         queue: VecDeque::new(),
         running: None,
         log: log.clone(),
+        corrupt: None,
     };
     let mut c = Client::with_family(sim, FAMILY);
     let svcs: Vec<Service> = table.iter().map(|t| t.0.clone()).collect();
@@ -570,4 +576,32 @@ fn pipelined_and_sequential_agree_on_errors() {
     let mut c = client(|_| Vec::new());
     assert!(c.destinations_of_all(&[]).unwrap().is_empty());
     assert!(c.transport().sent.is_empty());
+}
+
+#[test]
+fn a_dump_abandoned_mid_way_does_not_block_the_next_one() {
+    // Linux keeps an abandoned dump running and answers EBUSY to the next
+    // dump on the socket until it ends; the client drains it first.
+    let table = sim_table();
+    let big = table.iter().position(|t| t.1.len() == 260).unwrap();
+    let sim = SimKernel {
+        table: table.clone(),
+        chunk: 3776,
+        queue: VecDeque::new(),
+        running: None,
+        log: Rc::new(RefCell::new(Vec::new())),
+        corrupt: Some(1),
+    };
+    let mut c = Client::with_family(sim, FAMILY);
+    let svc = &table[big].0;
+    is_malformed(c.destinations(svc), "unexpected netlink message type 0x33");
+    assert_eq!(c.destinations(svc).unwrap(), table[big].1);
+
+    // The same inside a pipelined listing: seq 4 is corrupted.
+    let svcs: Vec<Service> = table.iter().map(|t| t.0.clone()).collect();
+    c.transport_mut().corrupt = Some(c.next_seq() + big as u32);
+    assert!(c.destinations_of_all(&svcs).is_err());
+    let want: Vec<Vec<Destination>> = table.into_iter().map(|t| t.1).collect();
+    assert_eq!(c.destinations_of_all(&svcs).unwrap(), want);
+    assert!(c.transport().queue.is_empty());
 }

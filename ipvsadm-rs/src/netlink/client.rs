@@ -10,6 +10,7 @@ use super::consts::*;
 use super::reply::{decode_datagram_by, Payload, Reply};
 use super::request::Request;
 use super::transport::{NetlinkSocket, Transport, RECV_BUF_LEN};
+use super::wire::split_datagram;
 use crate::model::*;
 use crate::{Error, Ipvs, Result};
 
@@ -37,6 +38,10 @@ pub struct Client<T: Transport = NetlinkSocket> {
     first_seq: u32,
     next_seq: u32,
     buf: Vec<u8>,
+    /// Dumps given up before their end (an error mid-way). The kernel keeps
+    /// running such a dump as we read, and refuses another dump on this
+    /// socket (EBUSY) until it ends, so they are drained first.
+    abandoned: Vec<u32>,
 }
 
 impl Client<NetlinkSocket> {
@@ -73,6 +78,7 @@ impl<T: Transport> Client<T> {
             first_seq: 1,
             next_seq: 1,
             buf: vec![0; RECV_BUF_LEN],
+            abandoned: Vec::new(),
         }
     }
 
@@ -109,11 +115,36 @@ impl<T: Transport> Client<T> {
     }
 
     fn send_request(&mut self, req: &Request<'_>) -> Result<u32> {
+        self.drain_abandoned();
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
         let msg = req.encode(self.family, seq, self.port_id);
         self.transport.send(&msg)?;
         Ok(seq)
+    }
+
+    /// Reads what is left of abandoned dumps, up to their NLMSG_DONE (or
+    /// error), discarding it. Failures here are not the next request's:
+    /// if the socket is broken, that request reports it itself.
+    fn drain_abandoned(&mut self) {
+        // A dump has finitely many datagrams; the bound only guards
+        // against a peer that never ends one.
+        let mut budget = 1 << 20;
+        while !self.abandoned.is_empty() && budget > 0 {
+            budget -= 1;
+            let Ok(n) = self.transport.recv(&mut self.buf) else {
+                break;
+            };
+            let Ok(msgs) = split_datagram(&self.buf[..n.min(self.buf.len())]) else {
+                continue;
+            };
+            for m in msgs {
+                if m.ty == NLMSG_DONE || m.ty == NLMSG_ERROR {
+                    self.abandoned.retain(|&s| s != m.seq);
+                }
+            }
+        }
+        self.abandoned.clear();
     }
 
     /// Receives one datagram and decodes it; `dest_af` gives, per sequence
@@ -215,6 +246,22 @@ impl<T: Transport> Client<T> {
         mut sink: impl FnMut(Payload) -> Result<()>,
     ) -> Result<()> {
         let seq = self.send_request(req)?;
+        let mut ended = false;
+        let r = self.dump_replies(req, seq, dest_af, &mut ended, &mut sink);
+        if !ended {
+            self.abandoned.push(seq);
+        }
+        r
+    }
+
+    fn dump_replies(
+        &mut self,
+        req: &Request<'_>,
+        seq: u32,
+        dest_af: u16,
+        ended: &mut bool,
+        sink: &mut impl FnMut(Payload) -> Result<()>,
+    ) -> Result<()> {
         loop {
             let (_, replies) = self.recv_replies(|_| dest_af)?;
             for r in replies {
@@ -222,9 +269,13 @@ impl<T: Transport> Client<T> {
                     continue;
                 }
                 match r.payload {
-                    Payload::Done { errno: 0 } => return Ok(()),
+                    Payload::Done { errno: 0 } => {
+                        *ended = true;
+                        return Ok(());
+                    }
                     Payload::Done { errno } | Payload::Error { errno, .. } => {
-                        return Err(Error::Kernel(errno))
+                        *ended = true;
+                        return Err(Error::Kernel(errno));
                     }
                     Payload::Ack => return Err(unexpected(req, &r.payload)),
                     p => sink(p)?,
@@ -279,10 +330,24 @@ impl<T: Transport> Client<T> {
         svcs: &[Service],
         window: usize,
     ) -> Result<Vec<Vec<Destination>>> {
+        let mut flights = Vec::new();
+        let r = self.pipeline(svcs, window, &mut flights);
+        if r.is_err() {
+            // Dumps still in flight keep running in the kernel.
+            self.abandoned.extend(flights.iter().map(|f| f.seq));
+        }
+        r
+    }
+
+    fn pipeline(
+        &mut self,
+        svcs: &[Service],
+        window: usize,
+        flights: &mut Vec<Flight>,
+    ) -> Result<Vec<Vec<Destination>>> {
         let window = window.max(1);
         let mut out: Vec<Vec<Destination>> = vec![Vec::new(); svcs.len()];
         let mut pending: VecDeque<usize> = (0..svcs.len()).collect();
-        let mut flights: Vec<Flight> = Vec::new();
         let mut retries: Vec<u8> = vec![0; svcs.len()];
         let mut strict = false;
         let probe = Request::ListDests(match svcs.first() {
@@ -339,7 +404,8 @@ impl<T: Transport> Client<T> {
                         busy = true;
                     }
                     Payload::Done { errno } | Payload::Error { errno, .. } => {
-                        return Err(Error::Kernel(errno))
+                        flights.remove(pos);
+                        return Err(Error::Kernel(errno));
                     }
                     other => return Err(unexpected(&Request::ListDests(&svcs[idx].key), &other)),
                 }
