@@ -137,7 +137,7 @@ fn main() {
                     let t = l.trim_end_matches('\n');
                     let lower = t.to_lowercase();
                     if lower.starts_with("user=") {
-                        if o.get(&'l').is_none() {
+                        if !o.contains_key(&'l') {
                             user = t[5..].to_string();
                         }
                     } else if lower.starts_with("pass=") {
