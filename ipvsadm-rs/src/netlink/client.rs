@@ -325,6 +325,13 @@ impl<T: Transport> Client<T> {
     /// and the rest of the listing waits for each DONE instead of guessing. At
     /// most `window` requests are in flight, so the receive queue stays
     /// bounded even against a peer that would run dumps concurrently.
+    ///
+    /// Measured on Linux 6.1 (lab VM, 10,000 services): exactly the system
+    /// calls of the one-by-one listing, one send and two receives per
+    /// service, and no EBUSY. The kernel does a dump's work inside our own
+    /// send and receive calls and runs one dump per socket, so there is no
+    /// round trip to overlap; the speed-up over ipvsadm comes from reusing
+    /// one socket and one family lookup.
     pub fn destinations_pipelined(
         &mut self,
         svcs: &[Service],
