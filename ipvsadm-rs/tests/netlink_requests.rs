@@ -467,3 +467,154 @@ fn dump_requests_carry_dump_flags_and_others_do_not() {
         assert_eq!(r.flags(), NLM_F_REQUEST | NLM_F_ACK);
     }
 }
+
+// ---- property: random model values survive encode -> decode -------------
+
+use ipvs::netlink::wire::{genl_header, split_datagram, Attrs};
+use ipvs::netlink::{decode_datagram, Payload};
+
+/// xorshift64*: deterministic, dependency-free randomness.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn name(&mut self, max: u64) -> String {
+        (0..self.below(max + 1))
+            .map(|_| char::from(b'a' + self.below(26) as u8))
+            .collect()
+    }
+    fn addr(&mut self, v6: bool) -> IpAddr {
+        if v6 {
+            IpAddr::from(std::net::Ipv6Addr::from(
+                u128::from(self.next()) << 64 | u128::from(self.next()),
+            ))
+        } else {
+            IpAddr::from(std::net::Ipv4Addr::from(self.next() as u32))
+        }
+    }
+    fn key(&mut self) -> ServiceKey {
+        let v6 = self.below(2) == 0;
+        if self.below(3) == 0 {
+            ServiceKey::Fwmark {
+                af: if v6 { AF_INET6 } else { AF_INET },
+                // 0 would mean "no fwmark" on the wire.
+                mark: (self.next() as u32).max(1),
+            }
+        } else {
+            ServiceKey::Addr {
+                protocol: [IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP][self.below(3) as usize],
+                addr: self.addr(v6),
+                port: self.next() as u16,
+            }
+        }
+    }
+}
+
+fn truncated(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
+#[test]
+fn random_services_and_daemons_round_trip() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for _ in 0..5000 {
+        // NEW_SERVICE shares its command number with the kernel's service
+        // messages, so the reply decoder reads a request back directly.
+        let svc = Service {
+            scheduler: rng.name(20),
+            pe_name: rng.name(20),
+            flags: rng.next() as u32,
+            timeout: rng.next() as u32,
+            netmask: rng.next() as u32,
+            ..Service::new(rng.key())
+        };
+        let msg = Request::NewService(&svc).encode(FAMILY, 7, 9);
+        let r = decode_datagram(&msg, FAMILY, AF_INET).unwrap();
+        let want = Service {
+            scheduler: truncated(&svc.scheduler, SCHED_NAME_MAX),
+            pe_name: truncated(&svc.pe_name, PE_NAME_MAX),
+            ..svc.clone()
+        };
+        assert_eq!(r[0].payload, Payload::Service(want), "{svc:?}");
+
+        let v6 = rng.below(2) == 0;
+        let d = SyncDaemon {
+            state: [DaemonState::Master, DaemonState::Backup][rng.below(2) as usize],
+            mcast_ifn: rng.name(20),
+            syncid: rng.next() as u32,
+            sync_maxlen: (rng.below(2) == 0).then(|| rng.next() as u16),
+            mcast_group: (rng.below(2) == 0).then(|| rng.addr(v6)),
+            mcast_port: (rng.below(2) == 0).then(|| rng.next() as u16),
+            mcast_ttl: (rng.below(2) == 0).then(|| rng.next() as u8),
+        };
+        let msg = Request::NewDaemon(&d).encode(FAMILY, 7, 9);
+        let r = decode_datagram(&msg, FAMILY, AF_INET).unwrap();
+        let want = SyncDaemon {
+            mcast_ifn: truncated(&d.mcast_ifn, IFNAME_MAX),
+            ..d.clone()
+        };
+        assert_eq!(r[0].payload, Payload::Daemon(want), "{d:?}");
+    }
+}
+
+#[test]
+fn random_destinations_encode_every_field_in_its_byte_order() {
+    let mut rng = Rng(0x0123_4567_89ab_cdef);
+    for _ in 0..5000 {
+        let key = rng.key();
+        let v6 = rng.below(2) == 0;
+        let d = Destination {
+            forward: ForwardMethod::from_raw(rng.below(5) as u32),
+            weight: rng.next() as i32,
+            u_threshold: rng.next() as u32,
+            l_threshold: rng.next() as u32,
+            tun_type: TunnelType::from_raw(rng.below(3) as u8),
+            tun_port: rng.next() as u16,
+            tun_flags: rng.below(4) as u16,
+            ..Destination::new(rng.addr(v6), rng.next() as u16)
+        };
+        let msg = Request::NewDest(&key, &d).encode(FAMILY, 1, 0);
+        let m = split_datagram(&msg).unwrap()[0];
+        let (cmd, _, attrs) = genl_header(m.payload).unwrap();
+        assert_eq!(cmd, IPVS_CMD_NEW_DEST);
+        let top = Attrs::parse(attrs, "request").unwrap();
+        let a = top.nest(IPVS_CMD_ATTR_DEST, "DEST", "dest").unwrap();
+        let af = a.u16(IPVS_DEST_ATTR_ADDR_FAMILY, "AF").unwrap();
+        assert_eq!(af, d.af());
+        let raw = a.bytes::<16>(IPVS_DEST_ATTR_ADDR, "ADDR").unwrap();
+        let addr = match d.addr {
+            IpAddr::V4(_) => IpAddr::from([raw[0], raw[1], raw[2], raw[3]]),
+            IpAddr::V6(_) => IpAddr::from(raw),
+        };
+        assert_eq!(addr, d.addr);
+        assert_eq!(a.be16(IPVS_DEST_ATTR_PORT, "PORT").unwrap(), d.port);
+        assert_eq!(
+            a.u32(IPVS_DEST_ATTR_FWD_METHOD, "FWD").unwrap(),
+            d.forward.raw()
+        );
+        assert_eq!(
+            a.u32(IPVS_DEST_ATTR_WEIGHT, "WEIGHT").unwrap() as i32,
+            d.weight
+        );
+        assert_eq!(a.u32(IPVS_DEST_ATTR_U_THRESH, "U").unwrap(), d.u_threshold);
+        assert_eq!(a.u32(IPVS_DEST_ATTR_L_THRESH, "L").unwrap(), d.l_threshold);
+        assert_eq!(
+            a.opt_u8(IPVS_DEST_ATTR_TUN_TYPE, "TT").unwrap(),
+            Some(d.tun_type.raw())
+        );
+        assert_eq!(a.be16(IPVS_DEST_ATTR_TUN_PORT, "TP").unwrap(), d.tun_port);
+        assert_eq!(a.u16(IPVS_DEST_ATTR_TUN_FLAGS, "TF").unwrap(), d.tun_flags);
+        // The service nest identifies the same service.
+        let s = top.nest(IPVS_CMD_ATTR_SERVICE, "SVC", "svc").unwrap();
+        assert_eq!(s.u16(IPVS_SVC_ATTR_AF, "AF").unwrap(), key.af());
+        assert_eq!(s.str(IPVS_SVC_ATTR_SCHED_NAME, "SCHED").unwrap(), "");
+    }
+}
