@@ -759,3 +759,46 @@ fn pid_file_semantics_match() {
         std::fs::remove_file(&pf).unwrap();
     }
 }
+
+/// The interface going away mid-announcement: both stop at the next frame
+/// with "libnet_write failed", status 1, pid file removed.
+#[test]
+fn interface_down_mid_run() {
+    let tmp = TempDir::new("middown");
+    let mut results = Vec::new();
+    for program in [reference(), ours()] {
+        let w = Wire::new("middown");
+        let pf = tmp.path("pf");
+        let child =
+            w.a.command(
+                program,
+                &[
+                    "-i",
+                    "300",
+                    "-r",
+                    "3",
+                    "-p",
+                    &pf,
+                    "sa0",
+                    "192.168.77.80",
+                    "auto",
+                    "x",
+                    "y",
+                ],
+            )
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for(&pf);
+        w.a.ip(&["link", "set", "sa0", "down"]);
+        let out = child.wait_with_output().unwrap();
+        assert!(!Path::new(&pf).exists(), "{program} left its pid file");
+        results.push(status_and_stderr(&out));
+    }
+    assert_eq!(results[1], results[0]);
+    assert_eq!(results[0].0, Some(1));
+    assert_eq!(
+        results[0].1,
+        "TS send_arp: [PID]: ERROR: libnet_write failed\n"
+    );
+}
