@@ -1258,8 +1258,10 @@ fn alertafter_num_time(args: &str) -> Option<(&str, &str)> {
     let prev = words[words.len() - 2].1;
     // the digits at the end of the previous word
     let start = prev
-        .rfind(|ch: char| !ch.is_ascii_digit())
-        .map(|i| i + 1)
+        .char_indices()
+        .rev()
+        .find(|(_, ch)| !ch.is_ascii_digit())
+        .map(|(i, ch)| i + ch.len_utf8())
         .unwrap_or(0);
     let n = &prev[start..];
     if n.is_empty() {
@@ -1581,6 +1583,19 @@ watch web
             .insert("g".into(), ["b".to_string()].into_iter().collect());
         let c = parse_str("hostgroup g a b\n c b\n", "f", &e).unwrap();
         assert_eq!(c.hostgroup("g").unwrap().hosts, vec!["a", "*b", "c", "*b"]);
+    }
+
+    #[test]
+    fn regression_alertafter_after_multibyte_char() {
+        // found by tests/robustness: a non-ASCII character before the
+        // count made the digit scan split a UTF-8 sequence
+        let e = err("watch g\n service s\n  period\n  alertafter \u{fffd} 5m\n");
+        assert_eq!(
+            e,
+            "cf error: invalid interval specification '\u{fffd} 5m', line 4"
+        );
+        let c = ok("watch g\n service s\n  interval 1m\n  period\n  alertafter \u{fffd}3 5m\n");
+        assert_eq!(c.service("g", "s").unwrap().periods[0].alertafter, Some(3));
     }
 
     #[test]

@@ -9,4 +9,5 @@ mod moncmd_diff;
 mod parse_diff;
 mod period_diff;
 mod protocol_diff;
+mod robustness;
 mod scripts_diff;
