@@ -5,7 +5,8 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Debian's send_arp, the reference. CI installs heartbeat/resource-agents;
@@ -103,10 +104,40 @@ impl Netns {
         c
     }
 
+    /// Run to completion, with a watchdog: heartbeat's send_arp sleeps by
+    /// arming a timer and then calling pause(), so if it is descheduled
+    /// until the timer has already fired (a busy machine, short
+    /// intervals) it waits forever. After 10 s the watchdog delivers the
+    /// SIGALRM it missed; after 20 s it kills the process.
     pub fn run(&self, program: &str, args: &[&str]) -> Output {
-        self.command(program, args)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
+        let child = self
+            .command(program, args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+        let pid = child.id() as libc::pid_t;
+        let done = Arc::new(AtomicBool::new(false));
+        let flag = done.clone();
+        let what = format!("{program} {args:?}");
+        let watchdog = std::thread::spawn(move || {
+            for (after, sig) in [(10, libc::SIGALRM), (10, libc::SIGKILL)] {
+                for _ in 0..after * 100 {
+                    if flag.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                eprintln!("watchdog: {what} still running, sending signal {sig}");
+                // SAFETY: signalling our own child, which has not been
+                // reaped yet (`done` is set only after wait returns).
+                unsafe { libc::kill(pid, sig) };
+            }
+        });
+        let out = child.wait_with_output().unwrap();
+        done.store(true, Ordering::SeqCst);
+        watchdog.join().unwrap();
+        out
     }
 }
 
