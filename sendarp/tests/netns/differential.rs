@@ -802,3 +802,49 @@ fn interface_down_mid_run() {
         "TS send_arp: [PID]: ERROR: libnet_write failed\n"
     );
 }
+
+/// lo: all-zero interface MAC, ARPHRD_LOOPBACK; the frames documented in
+/// the reference notes.
+#[test]
+fn loopback_same_frames() {
+    let ns = Netns::new("lo");
+    let tmp = TempDir::new("lo");
+    let pf = tmp.path("pf");
+    let mut runs = Vec::new();
+    for program in [reference(), ours()] {
+        let cap = Capture::start(&ns, "lo");
+        let out = ns.run(
+            program,
+            &[
+                "-i",
+                "100",
+                "-p",
+                &pf,
+                "lo",
+                "127.0.0.79",
+                "020102030405",
+                "x",
+                "y",
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{program}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let frames: Vec<Frame> = cap
+            .drain(Duration::from_millis(60))
+            .into_iter()
+            .filter(is_arp)
+            .collect();
+        runs.push(frames);
+    }
+    assert_eq!(hexdump(&runs[1]), hexdump(&runs[0]));
+    assert_eq!(
+        hexdump(&runs[1]),
+        "ffffffffffff0000000000000806000108000604000102010203040 57f00004f0000000000007f00004f\n\
+         ffffffffffff0000000000000806000108000604000202010203040 57f00004f0201020304057f00004f"
+            .replace(' ', "")
+    );
+}
