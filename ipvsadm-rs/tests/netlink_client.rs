@@ -244,7 +244,7 @@ fn errors_inside_a_dump_fail_the_dump() {
 fn protocol_violations_are_malformed() {
     // ACK where a dump was expected.
     let mut c = client(|req| vec![kernel::ack(req)]);
-    is_malformed(c.services(), "unexpected an ACK");
+    is_malformed(c.services(), "unexpected ACK in reply to IPVS_CMD_GET_SERVICE (dump)");
     // ACK without the data message.
     let mut c = client(|req| vec![kernel::ack(req)]);
     is_malformed(c.info(), "acknowledged without data");
@@ -269,7 +269,7 @@ fn protocol_violations_are_malformed() {
             &Destination::new(ip("10.0.0.2"), 80),
         )]
     });
-    is_malformed(c.services(), "unexpected a destination");
+    is_malformed(c.services(), "unexpected destination message");
     // Wrong family id (unexpected message type).
     let mut c = client(|req| {
         let (seq, pid) = request_seq_pid(req);

@@ -287,15 +287,15 @@ impl<T: Transport> Client<T> {
 
 fn kind(p: &Payload) -> &'static str {
     match p {
-        Payload::Ack => "an ACK",
-        Payload::Error { .. } => "an error",
+        Payload::Ack => "ACK",
+        Payload::Error { .. } => "error",
         Payload::Done { .. } => "NLMSG_DONE",
-        Payload::Family { .. } => "an nlctrl family",
-        Payload::Service(_) => "a service",
-        Payload::Dest(_) => "a destination",
-        Payload::Daemon(_) => "a sync daemon",
-        Payload::Timeouts(_) => "timeouts",
-        Payload::Info(_) => "info",
+        Payload::Family { .. } => "nlctrl family message",
+        Payload::Service(_) => "service message",
+        Payload::Dest(_) => "destination message",
+        Payload::Daemon(_) => "sync daemon message",
+        Payload::Timeouts(_) => "timeouts message",
+        Payload::Info(_) => "info message",
     }
 }
 
