@@ -38,7 +38,7 @@ pub mod schedule;
 
 pub use frame::Mac;
 pub use link::{FrameSink, Interface, Link, PacketSocket};
-pub use schedule::{Sleeper, ThreadSleeper};
+pub use schedule::{CancellableSleeper, Sleeper, ThreadSleeper};
 
 /// Everything that can go wrong in this crate.
 #[derive(Debug, thiserror::Error)]
@@ -174,6 +174,16 @@ impl Prepared {
 /// Send the whole announcement; blocks for (frames·repeat − 1) gaps.
 pub fn announce(a: &Announcement) -> Result<(), Error> {
     Prepared::new(a)?.run(&mut ThreadSleeper)
+}
+
+/// [`announce`], stopping early (without error) when `cancel` receives a
+/// message or its sender is dropped. Meant for a thread per takeover that
+/// the resource manager can call off when it releases the address.
+pub fn announce_cancellable(
+    a: &Announcement,
+    cancel: std::sync::mpsc::Receiver<()>,
+) -> Result<(), Error> {
+    Prepared::new(a)?.run(&mut CancellableSleeper(cancel))
 }
 
 /// `strerror(errno)` text without Rust's " (os error N)" suffix, as C

@@ -6,6 +6,7 @@
 //! repetitions go out in order with interval/(frames per repetition)
 //! between consecutive frames and no pause after the last one.
 
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
 use crate::link::FrameSink;
@@ -14,16 +15,31 @@ use crate::Error;
 /// Something that can wait. The real one sleeps the thread; tests advance
 /// a fake clock.
 pub trait Sleeper {
-    fn sleep(&mut self, d: Duration);
+    /// Wait `d`. Returning false cancels the rest of the announcement
+    /// (nothing more is sent).
+    fn sleep(&mut self, d: Duration) -> bool;
 }
 
-/// `std::thread::sleep`.
+/// `std::thread::sleep`, never cancelled.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ThreadSleeper;
 
 impl Sleeper for ThreadSleeper {
-    fn sleep(&mut self, d: Duration) {
+    fn sleep(&mut self, d: Duration) -> bool {
         std::thread::sleep(d);
+        true
+    }
+}
+
+/// Sleeps until the time is up or the other end of the channel speaks or
+/// goes away, which cancels the announcement: a node that gives the
+/// address up again mid-announcement stops claiming it.
+#[derive(Debug)]
+pub struct CancellableSleeper(pub Receiver<()>);
+
+impl Sleeper for CancellableSleeper {
+    fn sleep(&mut self, d: Duration) -> bool {
+        matches!(self.0.recv_timeout(d), Err(RecvTimeoutError::Timeout))
     }
 }
 
@@ -55,7 +71,7 @@ pub fn steps(frames: usize, repeat: u32, interval: Duration) -> Vec<Step> {
 }
 
 /// Carry out the steps. Stops at the first send error, as the original
-/// does.
+/// does, and quietly when the sleeper cancels.
 pub fn run(
     frames: &[Vec<u8>],
     repeat: u32,
@@ -66,7 +82,11 @@ pub fn run(
     for step in steps(frames.len(), repeat, interval) {
         match step {
             Step::Send(n) => sink.send(&frames[n])?,
-            Step::Pause(d) => sleeper.sleep(d),
+            Step::Pause(d) => {
+                if !sleeper.sleep(d) {
+                    break;
+                }
+            }
         }
     }
     Ok(())
@@ -85,8 +105,9 @@ mod tests {
 
     struct FakeSleeper(Clock);
     impl Sleeper for FakeSleeper {
-        fn sleep(&mut self, d: Duration) {
+        fn sleep(&mut self, d: Duration) -> bool {
             self.0 .0.set(self.0 .0.get() + d);
+            true
         }
     }
 
@@ -194,5 +215,53 @@ mod tests {
         assert_eq!(sink.sent.len(), 3);
         // No pause after the failure.
         assert_eq!(end, ms(150));
+    }
+
+    #[test]
+    fn cancelling_stops_sending() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let clock = Clock::default();
+        let mut sink = FakeSink {
+            clock,
+            sent: vec![],
+            fail_at: None,
+        };
+        let frames = vec![b"req".to_vec(), b"rep".to_vec()];
+        tx.send(()).unwrap();
+        run(
+            &frames,
+            10,
+            Duration::from_secs(1),
+            &mut sink,
+            &mut CancellableSleeper(rx),
+        )
+        .unwrap();
+        // The first frame goes out at once; the first pause is cancelled.
+        assert_eq!(sink.sent.len(), 1);
+
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        drop(tx);
+        let mut sink = FakeSink {
+            clock: Clock::default(),
+            sent: vec![],
+            fail_at: None,
+        };
+        run(
+            &frames,
+            10,
+            Duration::from_secs(1),
+            &mut sink,
+            &mut CancellableSleeper(rx),
+        )
+        .unwrap();
+        assert_eq!(sink.sent.len(), 1);
+    }
+
+    #[test]
+    fn cancellable_sleeper_waits_when_nobody_cancels() {
+        let (_tx, rx) = std::sync::mpsc::channel::<()>();
+        let t = std::time::Instant::now();
+        assert!(CancellableSleeper(rx).sleep(Duration::from_millis(20)));
+        assert!(t.elapsed() >= Duration::from_millis(20));
     }
 }
