@@ -59,8 +59,6 @@ pub enum Error {
     LinkType { ifname: String, hwtype: u16 },
     #[error("sending on {ifname} failed: {source}")]
     Send { ifname: String, source: io::Error },
-    #[error("cannot resolve IP address {0:?}")]
-    Resolve(String),
     #[error("pid file {0:?} must be an absolute path")]
     PidfileRelative(String),
     #[error("pid file {path:?}: {op}: {source}")]
