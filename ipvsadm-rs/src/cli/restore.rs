@@ -221,6 +221,60 @@ mod tests {
         assert_eq!(check_restore_line(b"").0, None);
     }
 
+    /// A poor man's fuzz run that always executes: random bytes biased
+    /// towards ipvsadm's vocabulary must never panic.
+    #[test]
+    fn random_lines_never_panic() {
+        let pieces: &[&[u8]] = &[
+            b"-A ",
+            b"-a ",
+            b"-L ",
+            b"-R ",
+            b"-t ",
+            b"-f ",
+            b"-r ",
+            b"-p ",
+            b"-M ",
+            b"-b ",
+            b"[",
+            b"]",
+            b":",
+            b"::",
+            b"10.0.0.1",
+            b"80",
+            b"\t",
+            b"\r",
+            b"\n",
+            b" ",
+            b"\0",
+            b"ipvsadm",
+            b"#",
+            b"--",
+            b"=",
+            b"-",
+            b",",
+            b"\xff",
+            b"4294967296",
+            b"-6 ",
+        ];
+        let mut seed: u64 = 7;
+        for _ in 0..20000 {
+            let mut line = Vec::new();
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let n = (seed >> 60) as usize;
+            for _ in 0..n {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                line.extend_from_slice(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            let _ = check_restore_line(&line);
+            let _ = split_input(&line);
+        }
+    }
+
     #[test]
     fn hash_is_an_ordinary_token() {
         assert_eq!(words(b"# a comment\n"), vec![vec!["#", "a", "comment"]]);
