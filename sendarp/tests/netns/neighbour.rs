@@ -100,7 +100,8 @@ fn neighbour_advertisement_updates_a_stale_entry() {
     assert_eq!(frames[0].bytes, expected.to_vec());
     let g = gaps(&frames)[0];
     assert!(
-        g >= Duration::from_millis(29) && g < Duration::from_millis(30) + crate::differential::LATE,
+        g >= Duration::from_millis(29)
+            && g < Duration::from_millis(30) + crate::differential::LATE_ONE,
         "{g:?}"
     );
 }

@@ -180,6 +180,22 @@ impl Wire {
         ]);
         a.ip(&["link", "set", "sa0", "up"]);
         b.ip(&["link", "set", "sa1", "up"]);
+        // Until the kernel's link watcher has processed the carrier change
+        // (it may take up to a second for veth), the device's queue is the
+        // no-op one and silently drops every frame sent. Operational state
+        // UP is set in the same step.
+        let start = std::time::Instant::now();
+        for (ns, dev) in [(&a, "sa0"), (&b, "sa1")] {
+            while !String::from_utf8_lossy(&ns.ip(&["-o", "link", "show", dev]).stdout)
+                .contains("state UP")
+            {
+                assert!(
+                    start.elapsed() < Duration::from_secs(5),
+                    "{dev} never came up"
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
         Wire { a, b }
     }
 }
