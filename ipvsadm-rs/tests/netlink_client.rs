@@ -244,7 +244,10 @@ fn errors_inside_a_dump_fail_the_dump() {
 fn protocol_violations_are_malformed() {
     // ACK where a dump was expected.
     let mut c = client(|req| vec![kernel::ack(req)]);
-    is_malformed(c.services(), "unexpected ACK in reply to IPVS_CMD_GET_SERVICE (dump)");
+    is_malformed(
+        c.services(),
+        "unexpected ACK in reply to IPVS_CMD_GET_SERVICE (dump)",
+    );
     // ACK without the data message.
     let mut c = client(|req| vec![kernel::ack(req)]);
     is_malformed(c.info(), "acknowledged without data");
@@ -378,6 +381,9 @@ struct SimKernel {
     log: Rc<RefCell<Vec<Event>>>,
     /// The first datagram of the dump with this seq gets an unknown type.
     corrupt: Option<u32>,
+    /// Answer `recv_batch` like recvmmsg(MSG_WAITFORONE) does.
+    batch: bool,
+    recv_calls: usize,
 }
 
 fn key_of(req: &[u8]) -> Option<ServiceKey> {
@@ -475,6 +481,20 @@ impl Transport for SimKernel {
     fn port_id(&self) -> u32 {
         PID
     }
+
+    fn recv_batch(&mut self, bufs: &mut [Vec<u8>]) -> io::Result<Vec<usize>> {
+        self.recv_calls += 1;
+        let want = if self.batch { bufs.len() } else { 1 };
+        let mut lens = Vec::new();
+        for b in bufs.iter_mut().take(want) {
+            // Only the first receive waits; later ones take what is queued.
+            if !lens.is_empty() && self.queue.is_empty() {
+                break;
+            }
+            lens.push(self.recv(b)?);
+        }
+        Ok(lens)
+    }
 }
 
 fn sim_table() -> Table {
@@ -511,7 +531,7 @@ fn sim_table() -> Table {
 
 type Table = Vec<(Service, Vec<Destination>)>;
 
-fn run_sim(chunk: usize) -> (Vec<Vec<Destination>>, Vec<Event>, Table) {
+fn run_sim(chunk: usize, batch: bool) -> (Vec<Vec<Destination>>, Vec<Event>, Table, usize) {
     let table = sim_table();
     let log = Rc::new(RefCell::new(Vec::new()));
     let sim = SimKernel {
@@ -521,19 +541,21 @@ fn run_sim(chunk: usize) -> (Vec<Vec<Destination>>, Vec<Event>, Table) {
         running: None,
         log: log.clone(),
         corrupt: None,
+        batch,
+        recv_calls: 0,
     };
     let mut c = Client::with_family(sim, FAMILY);
     let svcs: Vec<Service> = table.iter().map(|t| t.0.clone()).collect();
     let got = c.destinations_of_all(&svcs).unwrap();
     assert!(c.transport().queue.is_empty(), "every reply consumed");
     let events = log.borrow().clone();
-    (got, events, table)
+    (got, events, table, c.transport().recv_calls)
 }
 
 #[test]
 fn pipelined_listing_matches_the_table_and_runs_ahead() {
     // 32 KiB chunks, what the kernel uses with our 64 KiB receive buffer.
-    let (got, events, table) = run_sim(32 * 1024 - 320);
+    let (got, events, table, calls) = run_sim(32 * 1024 - 320, false);
     let want: Vec<Vec<Destination>> = table.into_iter().map(|t| t.1).collect();
     assert_eq!(got, want);
     assert!(
@@ -553,13 +575,35 @@ fn pipelined_listing_matches_the_table_and_runs_ahead() {
         }
     }
     assert!(ahead > 200, "only {ahead} of 300 requests were sent ahead");
+    // One receive call per datagram: a data datagram and a DONE per
+    // non-empty list, one datagram (DONE only) per empty one.
+    let datagrams = events
+        .iter()
+        .filter(|e| matches!(e, Event::Received(_)))
+        .count();
+    assert_eq!(calls, datagrams);
+}
+
+#[test]
+fn batched_receives_take_data_and_done_in_one_call() {
+    let (got, events, table, calls) = run_sim(32 * 1024 - 320, true);
+    let n = table.len();
+    let want: Vec<Vec<Destination>> = table.into_iter().map(|t| t.1).collect();
+    assert_eq!(got, want);
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Busy(_))),
+        "no EBUSY"
+    );
+    // About one receive call per service (a few more for the lists that
+    // span several datagrams), where one-at-a-time needs two per list.
+    assert!(calls <= n + 20, "{calls} receive calls for {n} services");
 }
 
 #[test]
 fn pipelined_listing_recovers_from_ebusy() {
     // With page-sized chunks our "short datagram" guess is wrong for the big
     // lists: the kernel answers EBUSY and the request is sent again.
-    let (got, events, table) = run_sim(3776);
+    let (got, events, table, _) = run_sim(3776, true);
     let want: Vec<Vec<Destination>> = table.into_iter().map(|t| t.1).collect();
     assert_eq!(got, want);
     assert!(events.iter().any(|e| matches!(e, Event::Busy(_))));
@@ -591,6 +635,8 @@ fn a_dump_abandoned_mid_way_does_not_block_the_next_one() {
         running: None,
         log: Rc::new(RefCell::new(Vec::new())),
         corrupt: Some(1),
+        batch: true,
+        recv_calls: 0,
     };
     let mut c = Client::with_family(sim, FAMILY);
     let svc = &table[big].0;

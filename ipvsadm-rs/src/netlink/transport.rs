@@ -18,6 +18,16 @@ pub trait Transport {
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize>;
     /// The port id the kernel puts into `nlmsg_pid` of replies to us.
     fn port_id(&self) -> u32;
+
+    /// Receives the datagrams already queued, up to `bufs.len()`, waiting
+    /// only for the first; returns each one's full length as `recv` does,
+    /// in order. The default receives one datagram.
+    fn recv_batch(&mut self, bufs: &mut [Vec<u8>]) -> io::Result<Vec<usize>> {
+        match bufs.first_mut() {
+            Some(b) => Ok(vec![self.recv(b)?]),
+            None => Ok(Vec::new()),
+        }
+    }
 }
 
 /// Receive buffer the client hands to `recv`. The kernel sizes dump
@@ -205,6 +215,78 @@ impl Transport for NetlinkSocket {
 
     fn port_id(&self) -> u32 {
         self.port_id
+    }
+
+    /// One `recvmmsg` for everything queued. The kernel queues a dump's
+    /// NLMSG_DONE while we receive its last data datagram, so a GET_DEST
+    /// costs one send and one receive call instead of one send and two.
+    fn recv_batch(&mut self, bufs: &mut [Vec<u8>]) -> io::Result<Vec<usize>> {
+        const MAX: usize = 8;
+        let count = bufs.len().min(MAX);
+        loop {
+            // SAFETY: these are plain C structs; all-zero is valid for each.
+            let mut addrs: [libc::sockaddr_nl; MAX] = unsafe { std::mem::zeroed() };
+            let mut iovs: [libc::iovec; MAX] = unsafe { std::mem::zeroed() };
+            let mut hdrs: [libc::mmsghdr; MAX] = unsafe { std::mem::zeroed() };
+            for i in 0..count {
+                iovs[i].iov_base = bufs[i].as_mut_ptr().cast();
+                iovs[i].iov_len = bufs[i].len();
+                hdrs[i].msg_hdr.msg_name = (&mut addrs[i] as *mut libc::sockaddr_nl).cast();
+                hdrs[i].msg_hdr.msg_namelen =
+                    std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
+                hdrs[i].msg_hdr.msg_iov = &mut iovs[i];
+                hdrs[i].msg_hdr.msg_iovlen = 1;
+            }
+            // MSG_WAITFORONE: block for the first datagram only.
+            // SAFETY: `count` headers, each pointing at a live buffer of
+            // the stated length and at a sockaddr_nl of the stated size.
+            let r = unsafe {
+                libc::recvmmsg(
+                    self.fd.as_raw_fd(),
+                    hdrs.as_mut_ptr(),
+                    count as libc::c_uint,
+                    libc::MSG_WAITFORONE,
+                    std::ptr::null_mut(),
+                )
+            };
+            if r < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                if e.kind() == io::ErrorKind::WouldBlock {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "no reply from the kernel within 30 s",
+                    ));
+                }
+                return Err(e);
+            }
+            let mut lens = Vec::with_capacity(r as usize);
+            let mut slot = 0;
+            for i in 0..r as usize {
+                // Only the kernel (port 0) answers; drop anything else.
+                if addrs[i].nl_pid != 0 {
+                    continue;
+                }
+                let mut len = hdrs[i].msg_len as usize;
+                if hdrs[i].msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
+                    // The real size is unknown; report "larger than the
+                    // buffer", which is what the caller checks.
+                    len = bufs[i].len() + 1;
+                }
+                if slot != i {
+                    // Keep the returned datagrams at the front, in order.
+                    let (a, b) = bufs.split_at_mut(i);
+                    a[slot][..len.min(b[0].len())].copy_from_slice(&b[0][..len.min(b[0].len())]);
+                }
+                lens.push(len);
+                slot += 1;
+            }
+            if !lens.is_empty() {
+                return Ok(lens);
+            }
+        }
     }
 }
 
