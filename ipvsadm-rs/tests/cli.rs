@@ -13,6 +13,9 @@ mod sorting;
 #[path = "cli/behaviour.rs"]
 mod behaviour;
 
+#[path = "cli/wire.rs"]
+mod wire;
+
 #[test]
 fn golden_transcripts_replay_byte_for_byte() {
     let (n, failures) = golden::replay_all();

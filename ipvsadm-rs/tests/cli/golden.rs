@@ -31,6 +31,10 @@ pub struct Case {
     pub stderr: String,
     pub exit: Option<i32>,
     pub requests: Vec<String>,
+    /// Whether the transcript lists the netlink requests sent, and their
+    /// raw bytes (hex, groups joined).
+    pub has_netlink: bool,
+    pub raw: Vec<String>,
 }
 
 /// Undo `sed -n l`: `$` ends a line, `\t`, `\r`, `\\` escapes.
@@ -117,6 +121,7 @@ pub fn parse_cases() -> Vec<Case> {
             section = "requests";
         } else if line.starts_with("--- netlink requests sent") {
             section = "netlink";
+            c.has_netlink = true;
         } else {
             match section {
                 "stdout" => {
@@ -133,6 +138,11 @@ pub fn parse_cases() -> Vec<Case> {
                     s.push(b'\n');
                 }
                 "requests" => c.requests.push(line.trim().to_string()),
+                "netlink" => {
+                    if let Some(r) = line.trim().strip_prefix("raw: ") {
+                        c.raw.push(r.replace(' ', ""));
+                    }
+                }
                 _ => {}
             }
         }
@@ -141,6 +151,19 @@ pub fn parse_cases() -> Vec<Case> {
         cases.push(c);
     }
     cases
+}
+
+/// The transcripts that record what was sent on the wire, with the raw
+/// requests after GET_INFO.
+pub fn parse_cases_with_raw() -> Vec<(Case, Vec<String>)> {
+    parse_cases()
+        .into_iter()
+        .filter(|c| c.has_netlink && c.exit.is_some())
+        .map(|c| {
+            let r = c.raw.clone();
+            (c, r)
+        })
+        .collect()
 }
 
 fn op_of(cmd: &str) -> Op {
