@@ -20,7 +20,7 @@
 //!
 //! Environment: `IPVS_DIFF_OURS` (directory holding our three binaries;
 //! default: the cargo target directory of this test binary), `IPVS_DIFF_FILTER`
-//! (only cases whose name contains this), `IPVS_DIFF_JOBS` (parallel
+//! (only cases whose name contains one of these comma-separated strings), `IPVS_DIFF_JOBS` (parallel
 //! workers, default 4), `IPVS_DIFF_REPORT` (report path).
 
 use std::collections::BTreeMap;
@@ -40,6 +40,9 @@ use std::time::{Duration, Instant};
 const CASES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/ipvsadm/cases");
 const DEBIAN_DIR: &str = "/sbin";
 const PROCESS_TIMEOUT: Duration = Duration::from_secs(30);
+/// The counters ipvsadm shows are copied from per-CPU counters by the
+/// kernel's estimator, every 2 s: after traffic, wait for the next round.
+const STATS_SETTLE: Duration = Duration::from_secs(3);
 /// At most this many failing cases get a serial rerun (see the test).
 const RERUN_LIMIT: usize = 40;
 const REPORT_BEGIN: &str = "===== ipvsadm-diff report begin =====";
@@ -57,6 +60,8 @@ const HOSTS: &str = "\
 2001:db8:20::1 vip6.diff.test
 2001:db8:10::1 web6.diff.test
 2001:db8:10::2 a-very-long-ipv6-real-server-hostname.diff.test
+10.20.0.4 this-host-name-is-longer-than-the-sixty-bytes-ipvsadm-formats-names-into.diff.test
+192.168.10.4 this-real-server-name-is-longer-than-the-sixty-bytes-ipvsadm-uses.diff.test
 ";
 
 // ---------------------------------------------------------------------------
@@ -96,6 +101,8 @@ struct Cmd {
     hash_order: bool,
     /// `~`: connection expiry timers (`-c`) are masked.
     mask_expiry: bool,
+    /// `^`: run as user and group nobody (65534), without privileges.
+    unprivileged: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -256,7 +263,24 @@ fn parse_file(file: &str, text: &str) -> Result<Vec<Case>, String> {
             .ok_or_else(|| err("line before the first `== name`".into()))?;
         if let Some(rest) = raw.strip_prefix('>') {
             let body = rest.strip_prefix(' ').unwrap_or(rest);
-            let bytes = stdin_line(body).map_err(err)?;
+            let bytes = match body.strip_prefix('[') {
+                // `>[A..B] text`: the text once per i in A..=B, `{}` = i.
+                Some(range) => {
+                    let (range, text) = range
+                        .split_once("] ")
+                        .ok_or_else(|| err("`>[A..B] text` expected".into()))?;
+                    let (a, b) = range
+                        .split_once("..")
+                        .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)))
+                        .ok_or_else(|| err(format!("bad range {range:?}")))?;
+                    let mut v = Vec::new();
+                    for i in a..=b {
+                        v.extend(stdin_line(&text.replace("{}", &i.to_string())).map_err(err)?);
+                    }
+                    v
+                }
+                None => stdin_line(body).map_err(err)?,
+            };
             match case.lines.last_mut().map(|l| &mut l.step) {
                 Some(Step::Run(Cmd { input, .. })) => match input {
                     Input::Null => *input = Input::Text(bytes),
@@ -287,10 +311,13 @@ fn parse_file(file: &str, text: &str) -> Result<Vec<Case>, String> {
                     from: parse_sockaddr(&w[1]).map_err(err)?,
                     to: parse_sockaddr(&w[2]).map_err(err)?,
                     count: w[3].parse().map_err(|_| err("bad count".into()))?,
-                    payload: w
-                        .get(4)
-                        .map(|p| p.as_bytes().to_vec())
-                        .unwrap_or_else(|| b"x".to_vec()),
+                    payload: match w.get(4) {
+                        None => b"x".to_vec(),
+                        Some(p) => match p.strip_prefix("size:") {
+                            Some(n) => vec![b'x'; n.parse().map_err(|_| err("bad size".into()))?],
+                            None => p.as_bytes().to_vec(),
+                        },
+                    },
                 },
                 Some("tcp") if w.len() == 3 => Step::Tcp {
                     from: parse_sockaddr(&w[1]).map_err(err)?,
@@ -303,12 +330,16 @@ fn parse_file(file: &str, text: &str) -> Result<Vec<Case>, String> {
             let mut rest = trimmed;
             let mut hash_order = false;
             let mut mask_expiry = false;
+            let mut unprivileged = false;
             loop {
                 if let Some(r) = rest.strip_prefix('%') {
                     hash_order = true;
                     rest = r.trim_start();
                 } else if let Some(r) = rest.strip_prefix('~') {
                     mask_expiry = true;
+                    rest = r.trim_start();
+                } else if let Some(r) = rest.strip_prefix('^') {
+                    unprivileged = true;
                     rest = r.trim_start();
                 } else {
                     break;
@@ -336,6 +367,7 @@ fn parse_file(file: &str, text: &str) -> Result<Vec<Case>, String> {
                 input: Input::Null,
                 hash_order,
                 mask_expiry,
+                unprivileged,
             })
         };
         case.lines.push(Line {
@@ -438,6 +470,7 @@ fn run_process(
     args: &[String],
     path_env: &str,
     input: Option<&[u8]>,
+    unprivileged: bool,
 ) -> Outcome {
     let out = memfd();
     let err = memfd();
@@ -448,6 +481,10 @@ fn run_process(
         .env("PATH", path_env)
         .stdout(Stdio::from(out.try_clone().unwrap()))
         .stderr(Stdio::from(err.try_clone().unwrap()));
+    if unprivileged {
+        // std drops the supplementary groups too (setgroups(0) when root).
+        cmd.uid(65534).gid(65534);
+    }
     let stdin_file = input.map(|bytes| {
         let mut f = memfd();
         f.write_all(bytes).unwrap();
@@ -499,13 +536,20 @@ struct Tools {
 }
 
 impl Tools {
-    fn run(&self, prog: Prog, args: &[String], input: Option<&[u8]>) -> Outcome {
+    fn run(
+        &self,
+        prog: Prog,
+        args: &[String],
+        input: Option<&[u8]>,
+        unprivileged: bool,
+    ) -> Outcome {
         run_process(
             &self.dir.join(prog.name()),
             prog.name(),
             args,
             &self.path_env,
             input,
+            unprivileged,
         )
     }
 }
@@ -917,19 +961,40 @@ fn line_diff(a: &[String], b: &[String]) -> String {
         }
     }
     let (mut i, mut j) = (0, 0);
-    let mut out = String::new();
+    let mut ops: Vec<(char, &str)> = Vec::new();
     while i < n || j < m {
         if i < n && j < m && a[i] == b[j] {
-            let _ = writeln!(out, "  {}", a[i]);
+            ops.push((' ', &a[i]));
             i += 1;
             j += 1;
-        } else if j < m && (i == n || t[i][j + 1] >= t[i + 1][j]) {
-            let _ = writeln!(out, "+ {}", b[j]);
-            j += 1;
+        } else if i < n && (j == m || t[i + 1][j] >= t[i][j + 1]) {
+            ops.push(('-', &a[i]));
+            i += 1;
         } else {
-            let _ = writeln!(out, "- {}", a[i]);
-            i += 1;
+            ops.push(('+', &b[j]));
+            j += 1;
         }
+    }
+    // Unified-diff style: equal lines more than CONTEXT away from a change
+    // are summarised (big-table listings would drown the report).
+    const CONTEXT: usize = 3;
+    let changed: Vec<usize> = (0..ops.len()).filter(|&k| ops[k].0 != ' ').collect();
+    let near = |k: usize| changed.iter().any(|&c| c.abs_diff(k) <= CONTEXT);
+    let mut out = String::new();
+    let mut skipped = 0;
+    for (k, (tag, line)) in ops.iter().enumerate() {
+        if *tag == ' ' && !near(k) {
+            skipped += 1;
+            continue;
+        }
+        if skipped > 0 {
+            let _ = writeln!(out, "  ... ({skipped} equal lines)");
+            skipped = 0;
+        }
+        let _ = writeln!(out, "{tag} {line}");
+    }
+    if skipped > 0 {
+        let _ = writeln!(out, "  ... ({skipped} equal lines)");
     }
     out
 }
@@ -960,10 +1025,14 @@ fn render_mismatch(m: &Mismatch) -> String {
                 writeln!(
                 s,
                 "  - {stream}{} (`-` {}, `+` {}; `|` marks the end of a line):\n\n```diff\n{}```\n",
-                if m.unordered { " (compared as unordered service blocks)" } else { "" },
+                if m.unordered { " (as sorted service blocks)" } else { "" },
                 m.expected_label,
                 m.actual_label,
-                line_diff(&show_lines(x), &show_lines(y))
+                if m.unordered {
+                    line_diff(&show_lines(&blocks(x).concat()), &show_lines(&blocks(y).concat()))
+                } else {
+                    line_diff(&show_lines(x), &show_lines(y))
+                }
             );
         }
     }
@@ -1030,12 +1099,14 @@ fn run_case(env: &Env, case: &Case) -> CaseResult {
                     res.error = Some(format!("{what}: {e}"));
                     return res;
                 }
+                std::thread::sleep(STATS_SETTLE);
             }
             Step::Tcp { from, to } => {
                 if let Err(e) = both(&|| tcp_syn(*from, *to)) {
                     res.error = Some(format!("{what}: {e}"));
                     return res;
                 }
+                std::thread::sleep(STATS_SETTLE);
             }
             Step::Ip(args) => {
                 let r = both(&|| {
@@ -1045,6 +1116,7 @@ fn run_case(env: &Env, case: &Case) -> CaseResult {
                         args,
                         "/usr/sbin:/usr/bin:/sbin:/bin",
                         None,
+                        false,
                     );
                     if o.status == "exit 0" {
                         Ok(())
@@ -1073,9 +1145,13 @@ fn run_case(env: &Env, case: &Case) -> CaseResult {
                     Input::Previous => Some(prev_b.clone()),
                 };
                 a.enter();
-                let mut oa = env.debian.run(cmd.prog, &cmd.args, input_a.as_deref());
+                let mut oa =
+                    env.debian
+                        .run(cmd.prog, &cmd.args, input_a.as_deref(), cmd.unprivileged);
                 b.enter();
-                let mut ob = env.ours.run(cmd.prog, &cmd.args, input_b.as_deref());
+                let mut ob =
+                    env.ours
+                        .run(cmd.prog, &cmd.args, input_b.as_deref(), cmd.unprivileged);
                 prev_a = oa.stdout.clone();
                 prev_b = ob.stdout.clone();
                 if cmd.mask_expiry {
@@ -1096,7 +1172,9 @@ fn run_case(env: &Env, case: &Case) -> CaseResult {
                 if cmd.hash_order {
                     // Same namespace, same dump order: must be identical.
                     a.enter();
-                    let mut oc = env.ours.run(cmd.prog, &cmd.args, input_a.as_deref());
+                    let mut oc =
+                        env.ours
+                            .run(cmd.prog, &cmd.args, input_a.as_deref(), cmd.unprivileged);
                     if cmd.mask_expiry {
                         oc.stdout = mask_expiry(&oc.stdout);
                     }
@@ -1118,13 +1196,13 @@ fn run_case(env: &Env, case: &Case) -> CaseResult {
     // Final table: `ipvsadm -Sn`, each implementation on its own table.
     let sn = vec!["-Sn".to_string()];
     a.enter();
-    let deb_a = env.debian.run(Prog::Ipvsadm, &sn, None);
+    let deb_a = env.debian.run(Prog::Ipvsadm, &sn, None, false);
     b.enter();
-    let ours_b = env.ours.run(Prog::Ipvsadm, &sn, None);
+    let ours_b = env.ours.run(Prog::Ipvsadm, &sn, None, false);
     let unordered = case.hash_order();
     if !compare(&deb_a, &ours_b, unordered) {
         // Tell a different table from a different rendering of it.
-        let deb_b = env.debian.run(Prog::Ipvsadm, &sn, None);
+        let deb_b = env.debian.run(Prog::Ipvsadm, &sn, None, false);
         let how = if compare(&deb_a, &deb_b, unordered) {
             "the tables are the same (Debian's -Sn agrees on both); our -Sn prints it differently"
         } else {
@@ -1243,6 +1321,7 @@ fn prepare() -> Env {
         &args,
         "/usr/sbin:/usr/bin:/sbin:/bin",
         None,
+        false,
     );
     assert_eq!(
         o.status,
@@ -1271,7 +1350,7 @@ fn ipvsadm_matches_debian_ipvsadm() {
     assert!(cases.len() >= 200, "only {} cases", cases.len());
     let total = cases.len();
     if let Ok(f) = std::env::var("IPVS_DIFF_FILTER") {
-        cases.retain(|c| c.name.contains(&f));
+        cases.retain(|c| f.split(',').any(|p| c.name.contains(p)));
     }
     let env = prepare();
     let jobs: usize = std::env::var("IPVS_DIFF_JOBS")
@@ -1314,9 +1393,10 @@ fn ipvsadm_matches_debian_ipvsadm() {
                 for &i in &failing {
                     let r = run_case(&env, &cases[i]);
                     if r.passed() {
-                        rerun_passed.push(i);
+                        rerun_passed.push((i, std::mem::replace(&mut results[i], r)));
+                    } else {
+                        results[i] = r;
                     }
-                    results[i] = r;
                 }
             });
         });
@@ -1353,7 +1433,7 @@ fn ipvsadm_matches_debian_ipvsadm() {
             "Passed only on the serial rerun (IPVS dump race with other namespaces): {}.\n",
             rerun_passed
                 .iter()
-                .map(|&i| format!("`{}`", cases[i].name))
+                .map(|(i, _)| format!("`{}`", cases[*i].name))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -1383,6 +1463,22 @@ fn ipvsadm_matches_debian_ipvsadm() {
                 let _ = writeln!(report, "{:>4}  {}", l.no, l.text);
             }
             let _ = writeln!(report, "```\n");
+            if let Some(e) = &r.error {
+                let _ = writeln!(report, "Harness error: {e}\n");
+            }
+            for m in &r.mismatches {
+                let _ = writeln!(report, "{}", render_mismatch(m));
+            }
+        }
+    }
+    if !rerun_passed.is_empty() {
+        let _ = writeln!(
+            report,
+            "## First-run differences of the cases that passed on the rerun\n"
+        );
+        for (i, r) in &rerun_passed {
+            let c = &cases[*i];
+            let _ = writeln!(report, "### `{}` ({}:{})\n", c.name, c.file, c.line);
             if let Some(e) = &r.error {
                 let _ = writeln!(report, "Harness error: {e}\n");
             }
@@ -1437,6 +1533,17 @@ mod unit {
         let z = b"H\nB\nA\n  -> 2\n  -> 1\n";
         assert_eq!(blocks(x), blocks(y));
         assert_ne!(blocks(x), blocks(z));
+    }
+
+    #[test]
+    fn diff_keeps_context_around_changes() {
+        let a: Vec<String> = (0..20).map(|i| i.to_string()).collect();
+        let mut b = a.clone();
+        b[10] = "x".into();
+        let d = line_diff(&a, &b);
+        assert!(d.starts_with("  ... (7 equal lines)\n  7\n"), "{d}");
+        assert!(d.contains("- 10\n+ x\n"), "{d}");
+        assert!(d.ends_with("  13\n  ... (6 equal lines)\n"), "{d}");
     }
 
     #[test]
