@@ -419,12 +419,24 @@ fn alert_name(entry: &str) -> String {
 }
 
 /// Per-service scheduling state (mon keeps these in the service hash).
+impl Slot {
+    /// Seconds until the next run (mon's `_timer`).
+    pub fn timer(&self) -> f64 {
+        (self.due - epoch_f()).max(0.0)
+    }
+    pub fn set_timer(&mut self, v: f64) {
+        self.due = epoch_f() + v;
+    }
+}
+
 pub struct Slot {
     pub group: String,
     pub w: usize,
     pub s: usize,
     pub state: ServiceState,
-    pub timer: f64,
+    /// when the monitor is next due (epoch seconds); mon's `_timer` is
+    /// `due - now`. Frozen while the scheduler is stopped or excluded.
+    pub due: f64,
     pub running: Option<RunningMonitor>,
     pub last_check: Option<i64>,
     pub monitor_duration: i64,
@@ -550,7 +562,7 @@ impl Daemon {
                     w: wi,
                     s: si,
                     state: ServiceState::new(s),
-                    timer: s.interval.unwrap_or(0.0),
+                    due: epoch_f() + s.interval.unwrap_or(0.0),
                     running: None,
                     last_check: None,
                     monitor_duration: -1,
@@ -564,7 +576,7 @@ impl Daemon {
             let r = self.set.randstart;
             for i in 0..self.slots.len() {
                 let v = self.rand_below(r).floor();
-                self.slots[i].timer = v;
+                self.slots[i].set_timer(v);
             }
         }
     }
@@ -795,16 +807,18 @@ impl Daemon {
             let up = self.rand_below(2.0) >= 1.0;
             let r = self.rand_below(skew).floor() + 1.0;
             let iv = self.slots[i].state.interval.unwrap_or(0.0);
-            self.slots[i].timer = if up { iv + r } else { iv - r };
+            self.slots[i].set_timer(if up { iv + r } else { iv - r });
         } else if self.slots[i].state.next_check != 0.0 {
             let t = self.slots[i].state.next_check - now;
-            self.slots[i].timer = if t < 0.0 {
+            let v = if t < 0.0 {
                 self.slots[i].state.interval.unwrap_or(0.0)
             } else {
                 t
             };
+            self.slots[i].set_timer(v);
         } else {
-            self.slots[i].timer = self.slots[i].state.interval.unwrap_or(0.0);
+            let v = self.slots[i].state.interval.unwrap_or(0.0);
+            self.slots[i].set_timer(v);
         }
     }
 
@@ -906,12 +920,28 @@ impl Daemon {
     /// One pass of the scheduling block of mon's main loop.
     fn schedule(&mut self, t: f64) {
         if self.stopped || self.global_excluded() {
+            // mon's timers do not count down while stopped or excluded
+            for s in &mut self.slots {
+                s.due += t;
+            }
             return;
         }
         let now = epoch();
+        let mut tm_now: Option<Tm> = None;
         for i in 0..self.slots.len() {
-            let svc = self.service(i).clone();
-            if let Some(tt) = svc.traptimeout {
+            // read what this pass needs without cloning the service: this
+            // loop runs for every service on every wake-up
+            let (traptimeout, excl_nonempty, mdep) = {
+                let svc = self.service(i);
+                (
+                    svc.traptimeout,
+                    !svc.exclude_period.is_empty(),
+                    (svc.dep_behavior == DepBehavior::M
+                        && svc.depend.as_deref().is_some_and(|d| !d.is_empty()))
+                        || svc.monitordepend.as_deref().is_some_and(|d| !d.is_empty()),
+                )
+            };
+            if let Some(tt) = traptimeout {
                 self.slots[i].trap_timer -= t;
                 if self.slots[i].trap_timer <= 0.0
                     && (now - self.slots[i].state.last_trap) as f64 > tt
@@ -937,23 +967,15 @@ impl Daemon {
                 }
             }
             let interval = self.slots[i].state.interval.unwrap_or(0.0);
-            // mon checks before it decrements, but its first loop already
-            // counts one second; decrementing first gives the same
-            // "first run one interval after start" without the tick
-            if self.slots[i].running.is_none() && self.slots[i].timer > 0.0 {
-                let s = &mut self.slots[i];
-                s.timer = (s.timer - t).max(0.0);
-            }
-            if interval != 0.0 && self.slots[i].timer <= 0.0 && self.slots[i].running.is_none() {
+            if interval != 0.0 && self.slots[i].due <= epoch_f() && self.slots[i].running.is_none()
+            {
                 if self.set.maxprocs == 0 || self.procs < self.set.maxprocs {
-                    if !svc.exclude_period.is_empty()
-                        && in_period(&Tm::local(now), &svc.exclude_period).is_yes()
-                    {
-                        continue;
+                    if excl_nonempty {
+                        let tm = *tm_now.get_or_insert_with(|| Tm::local(now));
+                        if in_period(&tm, &self.service(i).exclude_period).is_yes() {
+                            continue;
+                        }
                     }
-                    let mdep = (svc.dep_behavior == DepBehavior::M
-                        && svc.depend.as_deref().is_some_and(|d| !d.is_empty()))
-                        || svc.monitordepend.as_deref().is_some_and(|d| !d.is_empty());
                     if mdep {
                         match self.dep_check(i, DepBehavior::M) {
                             Some(DepOutcome::Value(v)) => {
@@ -963,7 +985,11 @@ impl Daemon {
                                 }
                             }
                             Some(DepOutcome::Error(e)) => {
-                                let expr = svc.dep_expr(DepBehavior::M).unwrap_or_default();
+                                let expr = self
+                                    .service(i)
+                                    .dep_expr(DepBehavior::M)
+                                    .unwrap_or_default()
+                                    .to_string();
                                 self.log.log(
                                     Priority::Notice,
                                     &format!("eval error for dependency starting at {expr}: {e}"),
@@ -980,9 +1006,6 @@ impl Daemon {
                         &format!("throttled at {} processes", self.procs),
                     );
                 }
-            } else if self.slots[i].running.is_some() {
-                let s = &mut self.slots[i];
-                s.timer = (s.timer - t).max(0.0);
             }
         }
     }
@@ -996,11 +1019,7 @@ impl Daemon {
             if !r.eof {
                 r.drain();
             }
-            let status = match r.child.try_wait() {
-                Ok(Some(s)) => s,
-                Ok(None) => continue,
-                Err(_) => continue,
-            };
+            let Some(status) = r.try_wait() else { continue };
             let mut r = self.slots[i].running.take().expect("running");
             r.drain();
             self.procs = self.procs.saturating_sub(1);
@@ -1023,8 +1042,8 @@ impl Daemon {
         }
         for s in &self.slots {
             let svc = &self.cfg.watches[s.w].services[s.s];
-            if s.running.is_none() && s.state.interval.unwrap_or(0.0) != 0.0 && s.timer > 0.0 {
-                t = t.min(s.timer);
+            if s.running.is_none() && s.state.interval.unwrap_or(0.0) != 0.0 && s.timer() > 0.0 {
+                t = t.min(s.timer());
             }
             if svc.traptimeout.is_some() && s.trap_timer > 0.0 {
                 t = t.min(s.trap_timer);
@@ -1097,10 +1116,10 @@ impl Daemon {
     pub fn reset(&mut self, keepstate: bool) -> Result<(), String> {
         for i in 0..self.slots.len() {
             if let Some(mut r) = self.slots[i].running.take() {
-                let pid = r.child.id();
+                let pid = r.pid;
                 // SAFETY: signalling our own child.
                 unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
-                let st = r.child.wait().map(exec::exit_value).unwrap_or(0);
+                let st = exec::exit_value(r.wait());
                 self.procs = self.procs.saturating_sub(1);
                 self.log.log(
                     Priority::Info,

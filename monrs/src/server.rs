@@ -359,7 +359,7 @@ impl Daemon {
             st.op_status,
             st.last_op_status,
             st.exitval.map(|v| v.to_string()).unwrap_or_else(|| "undef".into()),
-            if svc.interval.is_some() || slot.timer != 0.0 { format!("{}", slot.timer.round() as i64) } else { String::new() },
+            if svc.interval.is_some() { format!("{}", slot.timer().round() as i64) } else { String::new() },
             st.last_success,
             st.last_trap,
             slot.last_check.map(|v| v.to_string()).unwrap_or_default(),
@@ -1036,7 +1036,7 @@ impl Daemon {
             s.trap_duration_timer = Some(t);
         }
         if let Some(iv) = svc.interval {
-            s.timer = iv;
+            s.set_timer(iv);
         }
         s.state.consec_failures = 0;
         for (ps, p) in s.state.periods.iter_mut().zip(&svc.periods) {
@@ -1065,7 +1065,7 @@ impl Daemon {
             match self.slot_index(g, s) {
                 None => o.push_str(&format!("{g} {s} not defined\n")),
                 Some(i) => {
-                    self.slots[i].timer = 0.0;
+                    self.slots[i].set_timer(0.0);
                     self.slots[i].state.next_check = 0.0;
                     self.monremote(&format!("test {g} {s}"));
                 }
@@ -1187,7 +1187,7 @@ impl Daemon {
                 let n = crate::perlnum::numify(&v);
                 self.slots[i].state.interval = if n != 0.0 { Some(n) } else { None };
             }
-            "_timer" => self.slots[i].timer = crate::perlnum::numify(&v),
+            "_timer" => self.slots[i].set_timer(crate::perlnum::numify(&v)),
             "_op_status" => self.slots[i].state.op_status = crate::perlnum::numify(&v) as i32,
             "disable" => self.slots[i].disabled = crate::perlnum::numify(&v) == 1.0,
             _ => {
@@ -1241,7 +1241,7 @@ impl Daemon {
             "_ack" => st.ack.to_string(),
             "_ack_comment" => st.ack_comment.clone(),
             "_last_trap" => st.last_trap.to_string(),
-            "_timer" => format!("{}", self.slots[i].timer.round() as i64),
+            "_timer" => format!("{}", self.slots[i].timer().round() as i64),
             "disable" => if self.slots[i].disabled { "1" } else { "" }.to_string(),
             _ => self
                 .extra_vars
@@ -1352,12 +1352,7 @@ impl Daemon {
                 o.push_str(&format!("server {}\n", std::process::id()));
                 for (i, s) in self.slots.iter().enumerate() {
                     if let Some(r) = &s.running {
-                        o.push_str(&format!(
-                            "{} {} {}\n",
-                            s.group,
-                            self.service(i).name,
-                            r.child.id()
-                        ));
+                        o.push_str(&format!("{} {} {}\n", s.group, self.service(i).name, r.pid));
                     }
                 }
                 o.push_str("220 list pids completed\n");
