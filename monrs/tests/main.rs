@@ -5,6 +5,7 @@
 mod common;
 mod daemon_diff;
 mod harness;
+mod lifecycle;
 mod moncmd_diff;
 mod parse_diff;
 mod period_diff;
