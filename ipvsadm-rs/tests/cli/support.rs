@@ -69,6 +69,11 @@ impl Host for FakeHost {
         self.modprobe_ok
     }
 
+    fn posixly_correct(&self) -> bool {
+        // Tests must not depend on the environment they run in.
+        false
+    }
+
     fn conn_file(&self) -> PathBuf {
         self.conn_path
             .clone()
