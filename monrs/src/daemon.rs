@@ -1127,6 +1127,9 @@ impl Daemon {
                 );
             }
         }
+        if keepstate {
+            self.save_state("all");
+        }
         let mut disabled_hosts: HashMap<String, HashSet<String>> = HashMap::new();
         for g in &self.cfg.hostgroups {
             for h in &g.hosts {

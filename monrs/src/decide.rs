@@ -189,6 +189,11 @@ pub struct PeriodState {
     pub first_fail_time: i64,
     pub failcount: i64,
     pub no_comp_upalert_sent: u64,
+    /// whether mon would have these keys defined (saved state prints
+    /// undefined ones as empty)
+    pub last_alert_set: bool,
+    pub first_fail_set: bool,
+    pub failcount_set: bool,
 }
 
 /// Per-service run-time state (mon's `_underscore` keys).
@@ -249,7 +254,15 @@ impl ServiceState {
             interval: svc.interval,
             old_interval: None,
             next_check: 0.0,
-            periods: svc.periods.iter().map(|_| PeriodState::default()).collect(),
+            periods: svc
+                .periods
+                .iter()
+                .map(|p| PeriodState {
+                    first_fail_set: p.alertafterival.is_some(),
+                    failcount_set: p.alertafter.is_some(),
+                    ..Default::default()
+                })
+                .collect(),
         }
     }
 
@@ -432,8 +445,10 @@ impl<'a> Decider<'a> {
             for (ps, p) in self.st.periods.iter_mut().zip(&self.svc.periods) {
                 if p.alertevery_mode != AlertEveryMode::Strict {
                     ps.last_alert = 0;
+                    ps.last_alert_set = true;
                 }
                 ps.first_fail_time = 0;
+                ps.first_fail_set = true;
                 ps.alert_sent = 0;
             }
             if self.svc.failure_interval.is_some() && self.st.old_interval.is_some_and(|v| v != 0.0)
@@ -508,6 +523,9 @@ impl<'a> Decider<'a> {
                 ps.last_alert = 0;
                 ps.first_fail_time = 0;
                 ps.failcount = 0;
+                ps.last_alert_set = true;
+                ps.first_fail_set = true;
+                ps.failcount_set = true;
             }
         }
         if self.st.ack != 0 && flags & quiet == 0 {
@@ -580,6 +598,7 @@ impl<'a> Decider<'a> {
                 } else if let (None, Some(ival)) = (p.alertafter, p.alertafterival) {
                     if ps.first_fail_time == 0 {
                         ps.first_fail_time = now;
+                        ps.first_fail_set = true;
                     }
                     if ((now - ps.first_fail_time) as f64) <= ival {
                         self.out.push(Effect::Log(
@@ -643,6 +662,7 @@ impl<'a> Decider<'a> {
                 if flags & fl::UPALERT != 0 {
                     ps.alert_sent = 0;
                     ps.last_alert = 0;
+                    ps.last_alert_set = true;
                 } else {
                     ps.alert_sent += 1;
                     if no_comp {
@@ -750,6 +770,7 @@ impl<'a> Decider<'a> {
         }
         if let Some(pi) = period {
             self.st.periods[pi].last_alert = now;
+            self.st.periods[pi].last_alert_set = true;
         }
         self.st.alert_count += 1;
         self.out.push(Effect::AlertHist(format!(

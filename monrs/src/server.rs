@@ -482,6 +482,169 @@ impl Daemon {
         }
     }
 
+    /// statedir/opstatus: one line per service, TAB-separated
+    /// `key=esc(value)` in mon's key order, then each period's counters.
+    pub fn save_opstatus(&mut self) {
+        let mut o = String::new();
+        for i in 0..self.slots.len() {
+            let slot = &self.slots[i];
+            let svc = self.service(i);
+            let st = &slot.state;
+            let opt = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
+            let vars: [(&str, String); 22] = [
+                ("op_status", st.op_status.to_string()),
+                ("failure_count", st.failure_count.to_string()),
+                ("alert_count", st.alert_count.to_string()),
+                ("last_success", st.last_success.to_string()),
+                ("first_success", String::new()),
+                ("consec_failures", st.consec_failures.to_string()),
+                ("last_failure", st.last_failure.to_string()),
+                ("first_failure", opt(st.first_failure)),
+                ("last_summary", st.last_summary.clone().unwrap_or_default()),
+                ("last_failure_time", String::new()),
+                ("last_failure_summary", String::new()),
+                ("last_failure_detail", String::new()),
+                ("last_detail", st.last_detail.clone().unwrap_or_default()),
+                ("ack", st.ack.to_string()),
+                ("ack_comment", st.ack_comment.clone()),
+                ("last_trap", st.last_trap.to_string()),
+                ("last_traphost", String::new()),
+                (
+                    "exitval",
+                    st.exitval
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(|| "undef".into()),
+                ),
+                ("last_check", opt(slot.last_check)),
+                ("last_op_status", st.last_op_status.to_string()),
+                (
+                    "failure_output",
+                    st.failure_output.clone().unwrap_or_default(),
+                ),
+                (
+                    "trap_timer",
+                    if svc.traptimeout.is_some() {
+                        crate::perlnum::fmt_num(slot.trap_timer)
+                    } else {
+                        String::new()
+                    },
+                ),
+            ];
+            o.push_str(&format!("group={}\tservice={}", slot.group, svc.name));
+            for (k, v) in vars {
+                o.push_str(&format!("\t{k}={}", esc_str(&v, false)));
+            }
+            for (p, ps) in svc.periods.iter().zip(&st.periods) {
+                let set = |on: bool, v: i64| if on { v.to_string() } else { String::new() };
+                for (k, v) in [
+                    ("last_alert", set(ps.last_alert_set, ps.last_alert)),
+                    ("alert_sent", ps.alert_sent.to_string()),
+                    ("1stfailtime", set(ps.first_fail_set, ps.first_fail_time)),
+                    ("failcount", set(ps.failcount_set, ps.failcount)),
+                ] {
+                    o.push_str(&format!("\t{}:{k}={}", p.key, esc_str(&v, false)));
+                }
+            }
+            o.push('\n');
+        }
+        let p = format!("{}/opstatus", self.set.statedir);
+        if let Err(e) = std::fs::write(&p, o) {
+            self.log.log(
+                Priority::Err,
+                &format!(
+                    "could not write to opstatus state file: {}",
+                    crate::error::errno_text(&e)
+                ),
+            );
+        }
+    }
+
+    /// load_state("opstatus").
+    pub fn load_opstatus(&mut self) {
+        let p = format!("{}/opstatus", self.set.statedir);
+        let text = match std::fs::read_to_string(&p) {
+            Ok(t) => t,
+            Err(e) => {
+                self.log.log(
+                    Priority::Err,
+                    &format!(
+                        "could not read state file: {}",
+                        crate::error::errno_text(&e)
+                    ),
+                );
+                return;
+            }
+        };
+        for line in text.lines() {
+            let kv: Vec<(&str, &str)> = line
+                .split('\t')
+                .filter_map(|f| f.rsplit_once('=').map(|(k, v)| (k, v)))
+                .collect();
+            let get = |k: &str| kv.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
+            let (Some(g), Some(sv)) = (get("group"), get("service")) else {
+                continue;
+            };
+            let Some(i) = self.slot_index(g, sv) else {
+                continue;
+            };
+            let periods: Vec<String> = self
+                .service(i)
+                .periods
+                .iter()
+                .map(|p| p.key.clone())
+                .collect();
+            let slot = &mut self.slots[i];
+            for (k, raw) in &kv {
+                let v = un_esc_str(raw);
+                let n = crate::perlnum::numify(&v);
+                let st = &mut slot.state;
+                if let Some((label, var)) = k.rsplit_once(':') {
+                    if let Some(pi) = periods.iter().position(|p| p == label) {
+                        let ps = &mut st.periods[pi];
+                        match var {
+                            "last_alert" => {
+                                ps.last_alert = n as i64;
+                                ps.last_alert_set = true;
+                            }
+                            "alert_sent" => ps.alert_sent = n as u64,
+                            "1stfailtime" => {
+                                ps.first_fail_time = n as i64;
+                                ps.first_fail_set = true;
+                            }
+                            "failcount" => {
+                                ps.failcount = n as i64;
+                                ps.failcount_set = true;
+                            }
+                            _ => {}
+                        }
+                    }
+                    continue;
+                }
+                match *k {
+                    "op_status" => st.op_status = n as i32,
+                    "last_op_status" => st.last_op_status = n as i32,
+                    "failure_count" => st.failure_count = n as u64,
+                    "alert_count" => st.alert_count = n as u64,
+                    "last_success" => st.last_success = n as i64,
+                    "consec_failures" => st.consec_failures = n as u64,
+                    "last_failure" => st.last_failure = n as i64,
+                    "first_failure" => st.first_failure = Some(n as i64),
+                    "last_summary" => st.last_summary = Some(v),
+                    "last_detail" => st.last_detail = Some(v),
+                    "ack" => st.ack = n as i64,
+                    "ack_comment" => st.ack_comment = v,
+                    "last_trap" => st.last_trap = n as i64,
+                    "exitval" => st.exitval = (v != "undef" && !v.is_empty()).then_some(n as i64),
+                    "last_check" => slot.last_check = (!v.is_empty()).then_some(n as i64),
+                    "failure_output" => st.failure_output = Some(v),
+                    "trap_timer" if !v.is_empty() => slot.trap_timer = n,
+                    _ => {}
+                }
+            }
+        }
+        self.log.log(Priority::Info, "state 'opstatus' loaded");
+    }
+
     /// load_state("disabled").
     pub fn load_disabled(&mut self) {
         let p = format!("{}/disabled", self.set.statedir);
@@ -755,9 +918,7 @@ impl Daemon {
                     o.push_str("520 savestate error, arguments required\n");
                 } else {
                     for s in args.split_whitespace() {
-                        if s == "disabled" || s == "all" {
-                            self.save_disabled();
-                        }
+                        self.save_state(s);
                     }
                     o.push_str("220 savestate completed\n");
                 }
@@ -1020,9 +1181,21 @@ impl Daemon {
         }
     }
 
-    fn load_state(&mut self, what: &str) {
+    pub fn load_state(&mut self, what: &str) {
         if what == "disabled" || what == "all" {
             self.load_disabled();
+        }
+        if what == "opstatus" || what == "all" {
+            self.load_opstatus();
+        }
+    }
+
+    pub fn save_state(&mut self, what: &str) {
+        if what == "disabled" || what == "all" {
+            self.save_disabled();
+        }
+        if what == "opstatus" || what == "all" {
+            self.save_opstatus();
         }
     }
 
@@ -1042,9 +1215,11 @@ impl Daemon {
         for (ps, p) in s.state.periods.iter_mut().zip(&svc.periods) {
             if p.alertevery != 0.0 {
                 ps.last_alert = 0;
+                ps.last_alert_set = true;
             }
             if p.alertafterival.is_some() {
                 ps.first_fail_time = 0;
+                ps.first_fail_set = true;
             }
         }
     }

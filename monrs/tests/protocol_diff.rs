@@ -129,6 +129,7 @@ const COMMANDS: &[&str] = &[
     "clear bogus",
     "savestate",
     "savestate disabled",
+    "savestate opstatus",
     "reload bogus",
     "reload auth",
     "list alerthist",
@@ -341,6 +342,24 @@ fn protocol_and_traps_match_debian_mon() {
         diffs.len(),
         diffs.join("\n")
     );
+    // the saved operational status, key by key
+    let state = |st: &Setup| -> Vec<Vec<String>> {
+        let dir = st.dir.display().to_string();
+        let mut lines: Vec<Vec<String>> = st
+            .file("state/opstatus")
+            .lines()
+            .map(|l| {
+                let mut kv: Vec<String> = l.split('\t').map(|f| mask(f, &dir)).collect();
+                kv.sort();
+                kv
+            })
+            .collect();
+        lines.sort();
+        lines
+    };
+    let (so, st) = (state(&ours), state(&theirs));
+    assert!(!so.is_empty());
+    assert_eq!(so, st, "state/opstatus differs");
     let strip = |v: Vec<String>| -> Vec<String> {
         v.into_iter()
             .map(|l| {

@@ -116,10 +116,7 @@ fn main() {
         d.log.log(Priority::Info, "running as daemon");
     }
     if let Some(l) = loadstate {
-        match l.as_str() {
-            "" | "disabled" | "all" => d.load_disabled(),
-            _ => {}
-        }
+        d.load_state(if l.is_empty() { "disabled" } else { &l });
     }
     d.run();
 }
