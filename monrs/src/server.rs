@@ -578,7 +578,7 @@ impl Daemon {
         for line in text.lines() {
             let kv: Vec<(&str, &str)> = line
                 .split('\t')
-                .filter_map(|f| f.rsplit_once('=').map(|(k, v)| (k, v)))
+                .filter_map(|f| f.rsplit_once('='))
                 .collect();
             let get = |k: &str| kv.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
             let (Some(g), Some(sv)) = (get("group"), get("service")) else {
