@@ -111,19 +111,46 @@ pub fn header(format: u32) -> &'static str {
     }
 }
 
-/// Split the proc file into the lines `fgets(buf, 256)` would return.
-pub fn fgets_lines(data: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    let mut rest = data;
-    while !rest.is_empty() {
-        let mut end = rest
-            .iter()
-            .position(|&c| c == b'\n')
-            .map(|i| i + 1)
-            .unwrap_or(rest.len());
-        end = end.min(255);
-        out.push(&rest[..end]);
-        rest = &rest[end..];
+/// `fgets(buf, 256, f)`: the next line, cut after 255 bytes (the rest
+/// comes back as the following "line"), `None` at end of file. Streams, so
+/// a connection table of millions of entries is never held in memory.
+pub fn fgets(r: &mut dyn std::io::BufRead) -> Option<Vec<u8>> {
+    let mut line = Vec::new();
+    while line.len() < 255 {
+        let buf = match r.fill_buf() {
+            Ok(b) => b,
+            Err(_) => break,
+        };
+        if buf.is_empty() {
+            break;
+        }
+        let want = 255 - line.len();
+        let (n, done) = match buf.iter().take(want).position(|&c| c == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len().min(want), false),
+        };
+        line.extend_from_slice(&buf[..n]);
+        r.consume(n);
+        if done {
+            break;
+        }
     }
-    out
+    (!line.is_empty()).then_some(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fgets_cuts_long_lines_at_255_bytes() {
+        let mut data = vec![b'x'; 300];
+        data.push(b'\n');
+        data.extend_from_slice(b"ab\ncd");
+        let mut r: &[u8] = &data;
+        let lens: Vec<usize> = std::iter::from_fn(|| fgets(&mut r))
+            .map(|l| l.len())
+            .collect();
+        assert_eq!(lens, [255, 46, 3, 2]);
+    }
 }

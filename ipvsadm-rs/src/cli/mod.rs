@@ -398,21 +398,22 @@ impl Runner<'_, '_> {
 
     fn list_conn(&mut self, format: u32) -> Result<(), Stop> {
         let path = self.host.conn_file();
-        let data = match std::fs::read(&path) {
-            Ok(d) => d,
+        let file = match std::fs::File::open(&path) {
+            Ok(f) => f,
             Err(_) => {
                 let _ = writeln!(self.err, "cannot open file {}", host::CONN_PROC_FILE);
                 return Err(Stop::Exit(1));
             }
         };
-        let lines = conn::fgets_lines(&data);
-        if lines.is_empty() {
+        let mut r = std::io::BufReader::new(file);
+        // The first line is the kernel's header.
+        if conn::fgets(&mut r).is_none() {
             let _ = writeln!(self.err, "unexpected input from {}", host::CONN_PROC_FILE);
             return Err(Stop::Exit(1));
         }
         let _ = self.out.write_all(conn::header(format).as_bytes());
-        for l in &lines[1..] {
-            match conn::conn_line(self.host, l, format) {
+        while let Some(l) = conn::fgets(&mut r) {
+            match conn::conn_line(self.host, &l, format) {
                 Some(o) => {
                     let _ = self.out.write_all(&o);
                 }
