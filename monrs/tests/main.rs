@@ -7,6 +7,7 @@ mod daemon_diff;
 mod harness;
 mod lifecycle;
 mod moncmd_diff;
+mod monshow_diff;
 mod parse_diff;
 mod period_diff;
 mod protocol_diff;

@@ -1,0 +1,105 @@
+//! monshow text mode: ours and Debian's against the same server, with
+//! the scheduler stopped so that times do not move.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::common::require_reference;
+use crate::harness::Setup;
+
+const CF: &str = "hostgroup web h1 h2\n\nwatch web\n    service http\n        interval 1h\n        monitor ctl.monitor\n        period wd {Sun-Sat}\n            alert a.alert\n    service ping\n        interval 1h\n        monitor ctl.monitor\n        depend web:http\n\nwatch solo\n    service s\n        interval 1h\n        monitor ctl.monitor\n        depend web:http\n";
+
+fn show(prog: &str, port: u16, args: &[&str]) -> String {
+    let p = port.to_string();
+    let o = Command::new(prog)
+        .args(["--server", "127.0.0.1", "--port", &p])
+        .args(args)
+        .env("TZ", "UTC")
+        .env("HOME", "/nonexistent")
+        .output()
+        .unwrap();
+    // the clock line differs by the time between the two runs
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("time:"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn monshow_matches_debian_monshow() {
+    require_reference();
+    assert!(
+        Command::new("perl")
+            .args(["-MCGI", "-e", "1"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false),
+        "Debian's monshow needs CGI.pm (libcgi-pm-perl)"
+    );
+    let s = Setup::new(
+        "monshow",
+        CF,
+        &[
+            ("web", "http", &["1 h1 down"]),
+            ("web", "ping", &["0 ok"]),
+            ("solo", "s", &["1 solo down"]),
+        ],
+        &["a.alert"],
+    );
+    std::fs::write(
+        s.dir.join("auth.cf"),
+        "list: all\nquit: all\nprotid: all\ndisable: all\ntest: all\nstop: all\n",
+    )
+    .unwrap();
+    let port: u16 = s
+        .file("mon.cf")
+        .lines()
+        .find_map(|l| l.strip_prefix("serverport = "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut child = s.start(env!("CARGO_BIN_EXE_mon"));
+    let moncmd = |c: &str| {
+        Command::new(env!("CARGO_BIN_EXE_moncmd"))
+            .args(["-s", "127.0.0.1", "-p", &port.to_string(), c])
+            .output()
+            .unwrap()
+    };
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for (g, svc) in [("web", "http"), ("web", "ping"), ("solo", "s")] {
+        moncmd(&format!("test monitor {g} {svc}"));
+        let t = Instant::now();
+        while s.runs(g, svc) < 1 {
+            assert!(t.elapsed() < Duration::from_secs(10));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    moncmd("disable host h2");
+    moncmd("stop");
+    let ours = env!("CARGO_BIN_EXE_monshow");
+    for args in [
+        vec![],
+        vec!["--showall"],
+        vec!["--disabled"],
+        vec!["--full"],
+    ] {
+        // LAST counts seconds since the last run: run both within a second
+        let (mut a, mut b) = (String::new(), String::from("x"));
+        for _ in 0..3 {
+            a = show("/usr/bin/monshow", port, &args);
+            b = show(ours, port, &args);
+            if a == b {
+                break;
+            }
+        }
+        assert_eq!(a, b, "monshow {args:?}");
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
