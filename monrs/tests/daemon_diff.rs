@@ -231,7 +231,7 @@ watch missing
             upalert u.alert
 "#;
 
-const RUNS: usize = 7;
+const RUNS: usize = 6;
 
 #[test]
 fn alert_sequences_match_debian_mon() {

@@ -146,7 +146,7 @@ fn config_errors_match_debian_mon() {
     let ours = env!("CARGO_BIN_EXE_mon");
     // a few at a time: Perl start-up is slow on a loaded machine
     let mut results = Vec::new();
-    for chunk in CASES.chunks(6) {
+    for chunk in CASES.chunks(8) {
         results.extend(std::thread::scope(|s| {
             let hs: Vec<_> = chunk
                 .iter()
