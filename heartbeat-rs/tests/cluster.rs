@@ -26,7 +26,8 @@ fn pair(autofailback: &str) -> (Net, Node, Node) {
     (net, a, b)
 }
 
-const T: Duration = Duration::from_secs(8);
+// Upper bound for waits (generous for loaded CI machines).
+const T: Duration = Duration::from_secs(15);
 
 #[test]
 fn ours_ours_failover_failback_standby_and_clean_stop() {
@@ -53,7 +54,9 @@ fn ours_ours_failover_failback_standby_and_clean_stop() {
     // SIGKILL www3: www4 takes svc3 within deadtime (1 s) plus a margin
     a.kill9();
     let took = wait_for(T, || b.has_mark("svc3")).expect("takeover");
-    assert!(took < Duration::from_millis(1500), "takeover took {took:?}");
+    // deadtime is 1 s; the margin is for loaded CI machines (bench/heartbeat
+    // measures the real figure)
+    assert!(took < Duration::from_secs(4), "takeover took {took:?}");
     assert!(b.log().contains("WARN: node www3: is dead"), "{}", b.log());
     assert!(
         b.log().contains("Taking over resource group svc3")
@@ -110,12 +113,15 @@ fn ours_ours_failover_failback_standby_and_clean_stop() {
     );
     assert_eq!(out.trim(), "1");
 
-    // clean stop of www3: immediate handover, no dead-time wait
+    // clean stop of www3: handover on shutdone, not on a dead-time expiry
+    let deaths = b.log().matches("node www3: is dead").count();
     a.term();
-    let took = wait_for(T, || b.has_mark("svc3")).expect("handover on clean stop");
-    assert!(
-        took < Duration::from_millis(900),
-        "clean handover took {took:?}"
+    wait_for(T, || b.has_mark("svc3")).expect("handover on clean stop");
+    assert_eq!(
+        b.log().matches("node www3: is dead").count(),
+        deaths,
+        "{}",
+        b.log()
     );
     assert!(a.wait_exit(T), "www3 exits after shutdone");
     assert!(!a.has_mark("svc3"));

@@ -306,7 +306,7 @@ impl RealNode {
         let d = self.dir.path.display();
         let script = format!(
             "set -e; hostname {n}; mount --bind {d}/etc /etc/ha.d; mount --bind {d}/varlib /var/lib/heartbeat; \
-             mount --bind {d}/run /run; mkdir -p /run/heartbeat/ccm /run/heartbeat/crm /run/heartbeat/dopd; \
+             mount --bind {d}/run /run; mkdir -p /run/resource-agents /run/heartbeat/ccm /run/heartbeat/crm /run/heartbeat/dopd; \
              chown -R hacluster:haclient /run/heartbeat/ccm /run/heartbeat/crm /run/heartbeat/dopd 2>/dev/null || true; \
              exec {bin} -f",
             n = self.name,
