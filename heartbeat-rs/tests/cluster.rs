@@ -195,3 +195,40 @@ fn cut_link_then_heal_converges_to_one_owner() {
     );
     assert!(a.log().contains("returning after partition"), "{}", a.log());
 }
+
+#[test]
+fn auto_failback_legacy_asks_for_own_groups_with_ip_request() {
+    let (_net, mut a, mut b) = pair("legacy");
+    a.start();
+    assert!(
+        wait_for(T, || a.has_mark("svc3") && a.has_mark("svc4")).is_some(),
+        "{}",
+        a.log()
+    );
+    b.start();
+    assert!(
+        wait_for(T, || b.has_mark("svc4") && !a.has_mark("svc4")).is_some(),
+        "www4 asks for its group back:\n{}\n{}",
+        a.log(),
+        b.log()
+    );
+    assert!(
+        b.log()
+            .contains("received ip-request-resp marker::svc4 OK yes"),
+        "{}",
+        b.log()
+    );
+    assert!(a.has_mark("svc3"));
+    // standby is refused in legacy mode, as the original refuses it
+    let (rc, _, _) = b.tool(env!("CARGO_BIN_EXE_hb_standby"), &[]);
+    assert_eq!(rc, 0);
+    assert!(
+        wait_for(T, || b
+            .log()
+            .contains("Standby mode only implemented when nice_failback on"))
+        .is_some(),
+        "{}",
+        b.log()
+    );
+    assert!(b.has_mark("svc4"));
+}
