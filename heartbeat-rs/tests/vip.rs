@@ -211,3 +211,57 @@ fn vip_failover_moves_the_clients_neighbour_entry() {
         net.ns('c')
     )));
 }
+
+#[test]
+fn healed_partition_leaves_one_vip_owner_and_the_client_follows_it() {
+    let net = Net::new(2);
+    let vip = format!("{}.51", net.subnet);
+    let hacf = "logfile LOGFILE\nkeepalive 100ms\ndeadtime 1\ninitdead 1\nbcast eth0\nauto_failback off\nnode www3 www4\n";
+    let keys = "auth 1\n1 crc\n";
+    let res = format!("www3 {vip}\n");
+    let mut a = Node::new("www3", &net.ns('a'), hacf, keys, &res);
+    let mut b = Node::new("www4", &net.ns('b'), hacf, keys, &res);
+    for n in [&a, &b] {
+        std::os::unix::fs::symlink(
+            env!("CARGO_BIN_EXE_IPaddr"),
+            n.dir.join("etc/resource.d/IPaddr"),
+        )
+        .unwrap();
+    }
+    a.start();
+    b.start();
+    let has_vip =
+        |ns: &str| sh(&format!("ip -n {ns} -4 addr show dev eth0")).contains(&format!("{vip}/"));
+    let long = Duration::from_secs(20);
+    assert!(wait_for(long, || has_vip(&a.ns)).is_some(), "{}", a.log());
+    std::thread::sleep(Duration::from_secs(6));
+    net.set_link('a', false);
+    assert!(
+        wait_for(long, || has_vip(&b.ns)).is_some(),
+        "www4 takes the VIP in the partition:\n{}",
+        b.log()
+    );
+    assert!(sh_ok(&format!(
+        "ip netns exec {} ping -c1 -W1 {vip}",
+        net.ns('c')
+    )));
+    assert_eq!(neigh_mac(&net, &vip), net.mac('b'));
+    net.set_link('a', true);
+    // one owner again (the preferred node), and the client is told so
+    assert!(
+        wait_for(long, || has_vip(&a.ns) && !has_vip(&b.ns)).is_some(),
+        "{}\n{}",
+        a.log(),
+        b.log()
+    );
+    let amac = net.mac('a');
+    assert!(
+        wait_for(Duration::from_secs(5), || neigh_mac(&net, &vip) == amac).is_some(),
+        "client still maps {vip} to {}",
+        neigh_mac(&net, &vip)
+    );
+    assert!(sh_ok(&format!(
+        "ip netns exec {} ping -c1 -W1 {vip}",
+        net.ns('c')
+    )));
+}
