@@ -124,3 +124,42 @@ fn init_script_actions() {
         )
     );
 }
+
+#[test]
+fn daemon_mode_pidfile_status_and_stop() {
+    use crate::support::netns::{wait_for, Net, Node};
+    use std::time::Duration;
+    let net = Net::new(1);
+    let hacf = "logfile LOGFILE\nkeepalive 200ms\ndeadtime 1\ninitdead 1\nbcast eth0\nauto_failback on\nnode www3 www4\n";
+    let n = Node::new("www3", &net.ns('a'), hacf, "auth 1\n1 crc\n", "");
+    let hb = env!("CARGO_BIN_EXE_heartbeat");
+    // without -f it detaches at once and the daemon writes its pid file
+    let (rc, _, _) = n.tool(hb, &["--node", "www3"]);
+    assert_eq!(rc, 0);
+    let pidfile = n.dir.join("run/heartbeat.pid");
+    assert!(wait_for(Duration::from_secs(5), || pidfile.exists()).is_some());
+    let (rc, out, _) = n.tool(hb, &["-s", "--node", "www3"]);
+    assert_eq!(rc, 0, "{out}");
+    assert!(
+        out.starts_with("heartbeat OK [pid ")
+            && out.ends_with(" et al] is running on www3 [www3]...\n"),
+        "{out}"
+    );
+    let (rc, _, err) = n.tool(hb, &["--node", "www3"]);
+    assert_eq!(rc, 1, "a second daemon is refused");
+    assert!(err.contains("already running"), "{err}");
+    assert!(
+        wait_for(Duration::from_secs(5), || n.log().contains("Comm_now_up")).is_some(),
+        "{}",
+        n.log()
+    );
+    let (rc, _, _) = n.tool(hb, &["-k"]);
+    assert_eq!(rc, 0);
+    assert!(!pidfile.exists(), "-k returns after the daemon is gone");
+    assert!(
+        n.log().contains("www3 Heartbeat shutdown complete."),
+        "{}",
+        n.log()
+    );
+    assert_eq!(n.tool(hb, &["-s"]).0, 3);
+}
