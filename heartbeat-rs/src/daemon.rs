@@ -205,6 +205,8 @@ struct Daemon {
     exiting: bool,
     standby_later: Option<u64>,
     dirty: bool,
+    /// ha.cf as loaded, to tell a SIGHUP whether it changed.
+    hacf_text: String,
 }
 
 impl Daemon {
@@ -537,6 +539,19 @@ impl Daemon {
             );
             return;
         };
+        if std::fs::read_to_string(dir.path("ha.cf")).ok().as_deref()
+            != Some(self.hacf_text.as_str())
+        {
+            // 3.0.6 re-execs itself here, keeping its resources; we do not
+            // restart on our own: a restart is a handover decision.
+            self.log.log(
+                Level::Warn,
+                &format!(
+                    "{} changed: restart heartbeat to apply it",
+                    dir.display("ha.cf")
+                ),
+            );
+        }
         let mut diags = Vec::new();
         match crate::config::AuthKeys::parse(
             &t,
@@ -724,6 +739,8 @@ pub fn run(cfg: Config, paths: Paths, opts: &RunOptions, log: Arc<Logger>) -> i3
         Default::default()
     };
     let plan = Planner::new(&cfg.local_node, &h.nodes, h.auto_failback, resources);
+    let hacf_text =
+        std::fs::read_to_string(ConfigDir::new(&cfg.dir).path("ha.cf")).unwrap_or_default();
     let mut d = Daemon {
         cfg,
         paths,
@@ -736,6 +753,7 @@ pub fn run(cfg: Config, paths: Paths, opts: &RunOptions, log: Arc<Logger>) -> i3
         exiting: false,
         standby_later: None,
         dirty: true,
+        hacf_text,
     };
     drop(tx);
     d.run(rx)

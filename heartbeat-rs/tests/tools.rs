@@ -153,6 +153,39 @@ fn daemon_mode_pidfile_status_and_stop() {
         "{}",
         n.log()
     );
+    // SIGHUP: a changed authkeys is reread, an unchanged one reported,
+    // a changed ha.cf asks for a restart
+    n.dir
+        .write_mode("etc/authkeys", "auth 2\n2 sha1 newkey\n", 0o600);
+    assert_eq!(n.tool(hb, &["-r"]).0, 0);
+    assert!(
+        wait_for(Duration::from_secs(5), || n
+            .log()
+            .contains("info: Rereading authentication file."))
+        .is_some(),
+        "{}",
+        n.log()
+    );
+    assert_eq!(n.tool(hb, &["-r"]).0, 0);
+    assert!(
+        wait_for(Duration::from_secs(5), || n
+            .log()
+            .contains("info: Configuration unchanged."))
+        .is_some(),
+        "{}",
+        n.log()
+    );
+    let cf = std::fs::read_to_string(n.dir.join("etc/ha.cf")).unwrap();
+    n.dir.write("etc/ha.cf", &format!("{cf}# edited\n"));
+    assert_eq!(n.tool(hb, &["-r"]).0, 0);
+    assert!(
+        wait_for(Duration::from_secs(5), || n
+            .log()
+            .contains("changed: restart heartbeat to apply it"))
+        .is_some(),
+        "{}",
+        n.log()
+    );
     let (rc, _, _) = n.tool(hb, &["-k"]);
     assert_eq!(rc, 0);
     assert!(!pidfile.exists(), "-k returns after the daemon is gone");
