@@ -799,6 +799,51 @@ impl Daemon {
         }
     }
 
+    /// mon's readhistoricfile: the alert history from historicfile,
+    /// limited to historictime and histlength.
+    pub fn read_historic_file(&mut self) {
+        if self.set.historicfile.is_empty() {
+            return;
+        }
+        let text = match std::fs::read_to_string(&self.set.historicfile) {
+            Ok(t) => t,
+            Err(e) => {
+                self.log.log(
+                    Priority::Err,
+                    &format!(
+                        "Could not read history from {} : {}",
+                        self.set.historicfile,
+                        crate::error::errno_text(&e)
+                    ),
+                );
+                return;
+            }
+        };
+        let limit = if self.set.historictime != 0.0 {
+            epoch() as f64 - self.set.historictime
+        } else {
+            0.0
+        };
+        self.alert_hist.clear();
+        for l in text.lines() {
+            let t = l.trim();
+            if t.is_empty() || t.starts_with('#') {
+                continue;
+            }
+            let when = l
+                .split_whitespace()
+                .nth(3)
+                .map(crate::perlnum::numify)
+                .unwrap_or(0.0);
+            if when >= limit {
+                self.alert_hist.push_back(l.to_string());
+            }
+        }
+        while self.alert_hist.len() > self.set.max_keep {
+            self.alert_hist.pop_front();
+        }
+    }
+
     /// mon's reset_timer.
     fn reset_timer(&mut self, i: usize) {
         let now = epoch_f();
@@ -1190,6 +1235,7 @@ impl Daemon {
             self.log.log(Priority::Info, "state 'all' loaded");
         }
         self.init_dtlog();
+        self.read_historic_file();
         if self.set.startupalerts_on_reset {
             self.startup_alerts();
         }
@@ -1216,6 +1262,7 @@ impl Daemon {
             self.stopped = true;
             self.stopped_time = epoch();
         }
+        self.read_historic_file();
         self.log.log(Priority::Info, "mon server started");
         self.startup_alerts();
         let mut lasttm = Instant::now();

@@ -59,7 +59,7 @@ fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
-const CF: &str = "dtlogging = yes\n\nhostgroup g h1 h2\n\nwatch g\n    service s\n        interval 1s\n        monitor ctl.monitor\n        period wd {Sun-Sat}\n            alert a.alert\n            upalert u.alert\n    service t\n        traptimeout 1s\n        period wd {Sun-Sat}\n            alert a.alert\n";
+const CF: &str = "dtlogging = yes\nhistoricfile = history.log\nhistlength = 2\n\nhostgroup g h1 h2\n\nwatch g\n    service s\n        interval 1s\n        monitor ctl.monitor\n        period wd {Sun-Sat}\n            alert a.alert\n            upalert u.alert\n    service t\n        traptimeout 1s\n        period wd {Sun-Sat}\n            alert a.alert\n";
 
 #[test]
 fn fork_pidfile_hup_keepstate_dtlog_traptimeout_term() {
@@ -188,6 +188,23 @@ fn fork_pidfile_hup_keepstate_dtlog_traptimeout_term() {
         vec!["g s", "g t", "220 list watch completed"]
     );
     std::fs::write(s.dir.join("mon.cf"), good).unwrap();
+
+    // alert history goes to historicfile, and a reset reads it back
+    // (histlength 2 keeps the last two)
+    let hist = s.file("log/history.log");
+    assert!(hist.lines().count() >= 2, "{hist}");
+    assert!(
+        hist.lines().all(|l| l.split(' ').nth(1) == Some("g")),
+        "{hist}"
+    );
+    let listed = cmd(port, "list alerthist");
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    assert!(
+        listed[0].starts_with("alert\\20g\\20")
+            || listed[0].starts_with("upalert\\20g\\20")
+            || listed[0].starts_with("traptimeoutalert\\20g\\20"),
+        "{listed:?}"
+    );
 
     // TERM removes the pid file
     drop(guard);
