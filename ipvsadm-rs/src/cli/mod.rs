@@ -24,6 +24,10 @@ use crate::model::*;
 use crate::{Error, Ipvs};
 
 /// `IP_VS_VERSION_CODE` ipvsadm 1.31 was compiled with.
+/// Services whose destinations a listing holds at once: enough to keep the
+/// netlink client's pipeline full, small enough that memory stays flat.
+const LIST_WINDOW: usize = 256;
+
 pub const COMPILED_IPVS_VERSION: u32 = 0x010201;
 /// Oldest kernel IPVS version ipvsadm accepts without a warning.
 pub const MINIMUM_IPVS_VERSION: u32 = 0x010104;
@@ -454,7 +458,7 @@ impl Runner<'_, '_> {
                 self.info.conn_tab_size as i32
             );
         }
-        let mut services = match self.ipvs.services() {
+        let services = match self.ipvs.services() {
             Ok(s) => s,
             Err(e) => {
                 // The service dump does not record itself: the context of
@@ -464,17 +468,33 @@ impl Runner<'_, '_> {
                 return Err(Stop::Exit(1));
             }
         };
+        // Sort references: the merge sort copies its halves at every level,
+        // and copying whole services (counters, names) doubled the peak
+        // memory of a large listing. Same algorithm, same order.
+        let mut order: Vec<&Service> = services.iter().collect();
         if format & fmt::NOSORT == 0 {
-            sort::merge_sort(&mut services, &sort::cmp_services);
+            sort::merge_sort(&mut order, &|a: &&Service, b: &&Service| {
+                sort::cmp_services(a, b)
+            });
         }
         let _ = self.out.write_all(output::title(format).as_bytes());
-        // Fetch every destination list in one go (the netlink client
-        // pipelines the requests). If that fails, fall back to one request
-        // per service so the output stops exactly where ipvsadm's would.
-        let prefetched = self.ipvs.destinations_of_all(&services).ok();
-        for (i, s) in services.iter().enumerate() {
-            let dests = prefetched.as_ref().and_then(|p| p.get(i).cloned());
-            self.print_service_entry_with(s, dests, format)?;
+        // Destinations are fetched a bounded window of services at a time
+        // (the netlink client pipelines each window's requests), printed,
+        // and dropped, so memory does not grow with the table. If a window
+        // fails, its services are asked one by one so the output stops
+        // exactly where ipvsadm's would.
+        let mut rest: &[&Service] = &order;
+        while !rest.is_empty() {
+            let (window, tail) = rest.split_at(rest.len().min(LIST_WINDOW));
+            rest = tail;
+            let keys: Vec<Service> = window.iter().map(|s| (*s).clone()).collect();
+            let fetched = self.ipvs.destinations_of_all(&keys).ok();
+            drop(keys);
+            let mut fetched = fetched.map(Vec::into_iter);
+            for s in window {
+                let dests = fetched.as_mut().and_then(Iterator::next);
+                self.print_service_entry_with(s, dests, format)?;
+            }
         }
         Ok(())
     }
