@@ -11,6 +11,10 @@
 # the time until the alert runs is compared with interval + 100 ms.
 set -euo pipefail
 DUR=${1:-60}
+# 1,000 hosts as WATCHES groups of PER hosts (the seed watches each real
+# server on its own: WATCHES=1000 PER=1)
+WATCHES=${WATCHES:-100}
+PER=$((1000 / WATCHES))
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target-mon}
 cargo build -q --release -p monrs --bin mon --bin mon-scripts
@@ -31,8 +35,8 @@ setup() { # dir interval
   echo 'list: all' > $d/auth.cf
   local p; p=$(freeport)
   { printf 'serverbind = 127.0.0.1\ntrapbind = 127.0.0.1\nserverport = %s\ntrapport = %s\n\n' $p $p
-    for w in $(seq 1 100); do
-      printf 'hostgroup g%s' $w; for h in $(seq 1 10); do printf ' 10.%s.0.%s' $w $h; done; printf '\n\n'
+    for w in $(seq 1 $WATCHES); do
+      printf 'hostgroup g%s' $w; for h in $(seq 1 $PER); do printf ' 10.%s.%s.%s' $((w / 250)) $((w % 250)) $h; done; printf '\n\n'
       printf 'watch g%s\n    service s\n        interval %s\n        monitor b.monitor\n        period wd {Sun-Sat}\n            alert t.alert\n\n' $w $iv
     done; } > $d/mon.cf
 }
@@ -53,9 +57,9 @@ c0o=$(cpu $W/ours); c0t=$(cpu $W/theirs)
 sleep "$DUR"
 c1o=$(cpu $W/ours); c1t=$(cpu $W/theirs)
 kill "$(cat $W/ours/mon.pid)" "$(cat $W/theirs/mon.pid)" 2>/dev/null || true
-awk -v a=$c0o -v b=$c1o -v c=$c0t -v d=$c1t -v s=$DUR 'BEGIN {
+awk -v a=$c0o -v b=$c1o -v c=$c0t -v d=$c1t -v s=$DUR -v w=$WATCHES 'BEGIN {
   o=b-a; t=d-c;
-  printf "CPU over %ds, 1000 hosts in 100 services at 10s: ours %.3fs, mon 1.3.6 %.3fs, ratio %.1fx\n", s, o, t, t/o }'
+  printf "CPU over %ds, 1000 hosts in %d services at 10s: ours %.3fs, mon 1.3.6 %.3fs, ratio %.1fx\n", s, w, o, t, t/o }'
 
 # seed-like: fping.monitor on 1000 loopback addresses, total cost
 seed() { # dir monitor-dir
@@ -89,7 +93,7 @@ awk -v a=$a0 -v b=$a1 -v c=$b0 -v d=$b1 -v s=$DUR 'BEGIN { o=b-a; t=d-c;
   printf "seed-like, fping.monitor, 1000 hosts at 10s, daemon+monitors over %ds: ours %.2fs, mon 1.3.6 %.2fs, ratio %.1fx\n", s, o, t, (o>0)?t/o:0 }'
 
 # latency: ours only, 10 flips at random phases of a 2 s interval
-rm -rf $W/lat; setup $W/lat 2s
+rm -rf $W/lat; WATCHES=100; PER=10; setup $W/lat 2s
 start $OURS $W/lat
 sleep 3
 worst=0

@@ -448,11 +448,13 @@ pub struct Slot {
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 static GOT_HUP: AtomicBool = AtomicBool::new(false);
 static GOT_TERM: AtomicBool = AtomicBool::new(false);
+static GOT_CHLD: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_signal(sig: libc::c_int) {
     match sig {
         libc::SIGHUP => GOT_HUP.store(true, Ordering::SeqCst),
         libc::SIGTERM | libc::SIGINT => GOT_TERM.store(true, Ordering::SeqCst),
+        libc::SIGCHLD => GOT_CHLD.store(true, Ordering::SeqCst),
         _ => {}
     }
     let fd = WAKE_FD.load(Ordering::SeqCst);
@@ -511,6 +513,8 @@ pub struct Daemon {
     pub auth: crate::auth::Auth,
     /// `set G S VAR VALUE` for variables without a typed home
     pub extra_vars: HashMap<(String, String, String), String>,
+    /// monitor pipes poll() reported readable in the last wait
+    ready: HashSet<i32>,
     rng: u64,
 }
 
@@ -535,6 +539,7 @@ impl Daemon {
             server: None,
             auth: crate::auth::Auth::default(),
             extra_vars: HashMap::new(),
+            ready: HashSet::new(),
             rng: (now as u64) ^ ((std::process::id() as u64) << 32) | 1,
         };
         d.build_slots();
@@ -972,6 +977,7 @@ impl Daemon {
             return;
         }
         let now = epoch();
+        let now_f = epoch_f();
         let mut tm_now: Option<Tm> = None;
         for i in 0..self.slots.len() {
             // read what this pass needs without cloning the service: this
@@ -1012,8 +1018,7 @@ impl Daemon {
                 }
             }
             let interval = self.slots[i].state.interval.unwrap_or(0.0);
-            if interval != 0.0 && self.slots[i].due <= epoch_f() && self.slots[i].running.is_none()
-            {
+            if interval != 0.0 && self.slots[i].due <= now_f && self.slots[i].running.is_none() {
                 if self.set.maxprocs == 0 || self.procs < self.set.maxprocs {
                     if excl_nonempty {
                         let tm = *tm_now.get_or_insert_with(|| Tm::local(now));
@@ -1057,12 +1062,19 @@ impl Daemon {
 
     /// mon's collect_output + proc_cleanup.
     fn reap(&mut self) {
+        // only children that signalled or closed their output need a
+        // waitpid; only pipes poll() flagged need a read
+        let sweep = GOT_CHLD.swap(false, Ordering::SeqCst);
+        let ready = std::mem::take(&mut self.ready);
         for i in 0..self.slots.len() {
             let Some(r) = self.slots[i].running.as_mut() else {
                 continue;
             };
-            if !r.eof {
+            if !r.eof && ready.contains(&r.pipe.as_raw_fd()) {
                 r.drain();
+            }
+            if !(sweep || r.eof) {
+                continue;
             }
             let Some(status) = r.try_wait() else { continue };
             let mut r = self.slots[i].running.take().expect("running");
@@ -1085,10 +1097,12 @@ impl Daemon {
         if self.stopped {
             return t;
         }
+        let now = epoch_f();
         for s in &self.slots {
             let svc = &self.cfg.watches[s.w].services[s.s];
-            if s.running.is_none() && s.state.interval.unwrap_or(0.0) != 0.0 && s.timer() > 0.0 {
-                t = t.min(s.timer());
+            let left = s.due - now;
+            if s.running.is_none() && s.state.interval.unwrap_or(0.0) != 0.0 && left > 0.0 {
+                t = t.min(left);
             }
             if svc.traptimeout.is_some() && s.trap_timer > 0.0 {
                 t = t.min(s.trap_timer);
@@ -1141,6 +1155,11 @@ impl Daemon {
         let ms = (secs * 1000.0).ceil() as libc::c_int;
         // SAFETY: fds is a valid array of pollfd for the call's duration.
         unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+        for f in &fds[1..] {
+            if f.revents != 0 {
+                self.ready.insert(f.fd);
+            }
+        }
         if fds[0].revents != 0 {
             let mut buf = [0u8; 64];
             // SAFETY: draining our own non-blocking pipe.
