@@ -1606,3 +1606,49 @@ watch web
         assert!(in_range(2, "1 - 5"));
     }
 }
+
+#[cfg(test)]
+mod m4_tests {
+    use super::*;
+
+    fn env() -> ParseEnv<'static> {
+        ParseEnv {
+            now: Tm::from_epoch_utc(1795635646),
+            readable: &|_| true,
+            disabled_hosts: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn m4_pipes_the_file_through_the_given_program() {
+        let d = std::env::temp_dir().join(format!("monrs-m4-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let f = d.join("mon.cf");
+        std::fs::write(&f, "watch g\n service s\n  _IV_ 5m\n").unwrap();
+        // any program works as "m4": here sed plays a macro
+        let c = read_file(f.to_str().unwrap(), Some("sed s/_IV_/interval/"), &env()).unwrap();
+        assert_eq!(c.service("g", "s").unwrap().interval, Some(300.0));
+        // errors are reported against the program's output
+        std::fs::write(&f, "watch g\n service s\n  _IV_ 0s\n").unwrap();
+        let e = read_file(f.to_str().unwrap(), Some("sed s/_IV_/interval/"), &env()).unwrap_err();
+        assert_eq!(
+            e.message,
+            "cf error: invalid time interval '0' (syntax: interval = {positive number}{smhd}), line 3"
+        );
+        // a failing program: the original's close() message
+        let e = read_file(f.to_str().unwrap(), Some("false"), &env()).unwrap_err();
+        assert!(
+            e.message.starts_with("Could not open pipe to m4"),
+            "{}",
+            e.message
+        );
+        // a bare -M runs the config file itself, as in mon
+        let e = read_file(f.to_str().unwrap(), Some(""), &env()).unwrap_err();
+        assert!(
+            e.message.starts_with("Could not open pipe to m4"),
+            "{}",
+            e.message
+        );
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
