@@ -9,6 +9,50 @@ use crate::harness::Setup;
 
 const CF: &str = "hostgroup web h1 h2\n\nwatch web\n    service http\n        interval 1h\n        monitor ctl.monitor\n        period wd {Sun-Sat}\n            alert a.alert\n    service ping\n        interval 1h\n        monitor ctl.monitor\n        depend web:http\n\nwatch solo\n    service s\n        interval 1h\n        monitor ctl.monitor\n        depend web:http\n";
 
+fn have_cgi() -> bool {
+    Command::new("perl")
+        .args(["-MCGI", "-e", "1"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Debian's monshow needs CGI.pm, which mon does not pull in. CI installs
+/// what it needs itself, so install libcgi-pm-perl here if it is missing
+/// (waiting for dpkg's lock if another install is running), and fail if
+/// that does not work.
+fn ensure_cgi_pm() {
+    if have_cgi() {
+        return;
+    }
+    let apt = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    let install = [
+        "install",
+        "-y",
+        "-qq",
+        "--no-install-recommends",
+        "-o",
+        "DPkg::Lock::Timeout=300",
+        "libcgi-pm-perl",
+    ];
+    if !apt(&install) {
+        apt(&["update", "-qq", "-o", "DPkg::Lock::Timeout=300"]);
+        apt(&install);
+    }
+    assert!(
+        have_cgi(),
+        "Debian's monshow needs CGI.pm: apt-get install libcgi-pm-perl"
+    );
+}
+
 fn show(prog: &str, port: u16, args: &[&str]) -> String {
     let p = port.to_string();
     let o = Command::new(prog)
