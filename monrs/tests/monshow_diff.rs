@@ -81,14 +81,7 @@ fn show(prog: &str, port: u16, args: &[&str]) -> String {
 #[test]
 fn monshow_matches_debian_monshow() {
     require_reference();
-    assert!(
-        Command::new("perl")
-            .args(["-MCGI", "-e", "1"])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false),
-        "Debian's monshow needs CGI.pm (libcgi-pm-perl)"
-    );
+    ensure_cgi_pm();
     let s = Setup::new(
         "monshow",
         CF,
