@@ -287,7 +287,17 @@ fn transcript(setup: &Setup, child: &mut Child, port: u16) -> Vec<String> {
         out.extend(reply);
         out.push(status);
     }
-    std::thread::sleep(Duration::from_millis(500));
+    // alerts are fire-and-forget: wait until the log has been quiet for a
+    // second (a loaded machine can start them late)
+    let start = Instant::now();
+    let mut last = (setup.file("alerts.log").len(), Instant::now());
+    while last.1.elapsed() < Duration::from_secs(1) && start.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(100));
+        let n = setup.file("alerts.log").len();
+        if n != last.0 {
+            last = (n, Instant::now());
+        }
+    }
     let _ = child.kill();
     let _ = child.wait();
     out
