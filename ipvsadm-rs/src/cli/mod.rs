@@ -26,7 +26,7 @@ use crate::{Error, Ipvs};
 /// `IP_VS_VERSION_CODE` ipvsadm 1.31 was compiled with.
 /// Services whose destinations a listing holds at once: enough to keep the
 /// netlink client's pipeline full, small enough that memory stays flat.
-const LIST_WINDOW: usize = 256;
+const LIST_WINDOW: usize = 64;
 
 pub const COMPILED_IPVS_VERSION: u32 = 0x010201;
 /// Oldest kernel IPVS version ipvsadm accepts without a warning.

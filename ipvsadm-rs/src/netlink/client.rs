@@ -84,7 +84,9 @@ impl<T: Transport> Client<T> {
             port_id,
             first_seq: 1,
             next_seq: 1,
-            bufs: vec![vec![0; RECV_BUF_LEN]; RECV_BATCH],
+            // Separate zeroed allocations (not clones of one): pages the
+            // kernel never writes into stay untouched, hence not resident.
+            bufs: (0..RECV_BATCH).map(|_| vec![0; RECV_BUF_LEN]).collect(),
             ready: VecDeque::new(),
             abandoned: Vec::new(),
         }

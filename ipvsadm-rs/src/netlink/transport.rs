@@ -32,8 +32,9 @@ pub trait Transport {
 
 /// Receive buffer the client hands to `recv`. The kernel sizes dump
 /// datagrams after the largest buffer it has seen, capped at 32 KiB minus
-/// overhead, so 64 KiB always holds a whole datagram.
-pub const RECV_BUF_LEN: usize = 64 * 1024;
+/// skb overhead, so 32 KiB always holds a whole datagram, and a larger
+/// buffer would only add resident memory (one per recvmmsg slot).
+pub const RECV_BUF_LEN: usize = 32 * 1024;
 
 /// Socket receive queue: room for many queued replies; it only matters for
 /// requests sent ahead of their replies (pipelining).
