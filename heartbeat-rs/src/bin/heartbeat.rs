@@ -69,6 +69,7 @@ fn main() {
     let (mut debug, mut defaults, mut wiki, mut kill, mut nomanage, mut reload) =
         (0u8, false, false, false, false, false);
     let (mut status, mut version, mut foreground) = (false, false, false);
+    let mut norealtime = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = |name: &str| {
@@ -95,7 +96,8 @@ fn main() {
                         'k' => kill = true,
                         'M' => nomanage = true,
                         'r' => reload = true,
-                        'R' | 'v' | 'l' => {}
+                        'l' => norealtime = true,
+                        'R' | 'v' => {}
                         's' => status = true,
                         'V' => version = true,
                         'f' => foreground = true,
@@ -239,6 +241,9 @@ fn main() {
         let _ = std::fs::create_dir_all(dir);
     }
     let _ = std::fs::write(&paths.pidfile, format!("{}\n", std::process::id()));
+    if h.realtime && !norealtime {
+        make_realtime(h.rtprio, &log);
+    }
     let opts = RunOptions {
         foreground,
         node,
@@ -248,4 +253,37 @@ fn main() {
     let rc = daemon::run(cfg, paths.clone(), &opts, log);
     let _ = std::fs::remove_file(&paths.pidfile);
     exit(rc);
+}
+
+/// Like 3.0.6 (`realtime true`, the default): SCHED_FIFO at `rtprio` (else
+/// the middle of the range) so heartbeats go out on time on a busy
+/// machine, and memory locked so they never wait for a page-in. Resource
+/// scripts start at normal priority (SCHED_RESET_ON_FORK). Set before any
+/// thread exists so all of the daemon's threads inherit it.
+fn make_realtime(rtprio: Option<i32>, log: &Logger) {
+    // SAFETY: plain scheduler/memory-lock syscalls on this process.
+    unsafe {
+        let (min, max) = (
+            libc::sched_get_priority_min(libc::SCHED_FIFO),
+            libc::sched_get_priority_max(libc::SCHED_FIFO),
+        );
+        let p = libc::sched_param {
+            sched_priority: rtprio.unwrap_or((min + max) / 2).clamp(min, max),
+        };
+        if libc::sched_setscheduler(0, libc::SCHED_FIFO | libc::SCHED_RESET_ON_FORK, &p) != 0 {
+            log.log(
+                Level::Error,
+                &format!(
+                    "Cannot set realtime priority: {}",
+                    std::io::Error::last_os_error()
+                ),
+            );
+        }
+        if libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) != 0 {
+            log.log(
+                Level::Error,
+                "Cannot lock ourselves into memory:  System limits on locked-in memory are too small.",
+            );
+        }
+    }
 }
