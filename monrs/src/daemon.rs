@@ -422,10 +422,16 @@ fn alert_name(entry: &str) -> String {
 impl Slot {
     /// Seconds until the next run (mon's `_timer`).
     pub fn timer(&self) -> f64 {
+        if let Some(f) = self.frozen {
+            return f.max(0.0);
+        }
         (self.due - epoch_f()).max(0.0)
     }
     pub fn set_timer(&mut self, v: f64) {
         self.due = epoch_f() + v;
+        if self.frozen.is_some() {
+            self.frozen = Some(v);
+        }
     }
 }
 
@@ -437,6 +443,8 @@ pub struct Slot {
     /// when the monitor is next due (epoch seconds); mon's `_timer` is
     /// `due - now`. Frozen while the scheduler is stopped or excluded.
     pub due: f64,
+    /// the countdown held while the scheduler is stopped
+    pub frozen: Option<f64>,
     pub running: Option<RunningMonitor>,
     pub last_check: Option<i64>,
     pub monitor_duration: i64,
@@ -568,6 +576,7 @@ impl Daemon {
                     s: si,
                     state: ServiceState::new(s),
                     due: epoch_f() + s.interval.unwrap_or(0.0),
+                    frozen: None,
                     running: None,
                     last_check: None,
                     monitor_duration: -1,
@@ -968,8 +977,32 @@ impl Daemon {
     }
 
     /// One pass of the scheduling block of mon's main loop.
+    /// Stop the scheduler: countdowns hold still until `start_scheduler`.
+    pub fn stop_scheduler(&mut self) {
+        if !self.stopped {
+            for s in &mut self.slots {
+                s.frozen = Some(s.timer());
+            }
+        }
+        self.stopped = true;
+        self.stopped_time = epoch();
+    }
+
+    pub fn start_scheduler(&mut self) {
+        for s in &mut self.slots {
+            if let Some(f) = s.frozen.take() {
+                s.due = epoch_f() + f;
+            }
+        }
+        self.stopped = false;
+        self.stopped_time = 0;
+    }
+
     fn schedule(&mut self, t: f64) {
-        if self.stopped || self.global_excluded() {
+        if self.stopped {
+            return;
+        }
+        if self.global_excluded() {
             // mon's timers do not count down while stopped or excluded
             for s in &mut self.slots {
                 s.due += t;
@@ -1235,6 +1268,11 @@ impl Daemon {
             .unwrap_or_default();
         self.set = settings(&self.opts, &self.cfg, &cwd, &mut self.log);
         self.build_slots();
+        if self.stopped {
+            for s in &mut self.slots {
+                s.frozen = Some(s.timer());
+            }
+        }
         let (m, a) = script_hashes(&self.cfg, &self.set, &mut self.log);
         self.monitors = m;
         self.alerts = a;
@@ -1278,8 +1316,7 @@ impl Daemon {
             }
         }
         if self.opts.stopped {
-            self.stopped = true;
-            self.stopped_time = epoch();
+            self.stop_scheduler();
         }
         self.read_historic_file();
         self.log.log(Priority::Info, "mon server started");

@@ -860,8 +860,7 @@ impl Daemon {
             }
             "reset" if self.checked(ci, cmd) => {
                 if args.to_lowercase().contains("stopped") {
-                    self.stopped = true;
-                    self.stopped_time = epoch();
+                    self.stop_scheduler();
                 }
                 let keep = args.contains("keepstate");
                 self.log.log(
@@ -928,13 +927,11 @@ impl Daemon {
                 terminate = true;
             }
             "stop" if self.checked(ci, cmd) => {
-                self.stopped = true;
-                self.stopped_time = epoch();
+                self.stop_scheduler();
                 o.push_str("220 stop completed\n");
             }
             "start" if self.checked(ci, cmd) => {
-                self.stopped = false;
-                self.stopped_time = 0;
+                self.start_scheduler();
                 o.push_str("220 start completed\n");
             }
             "setview" => {

@@ -309,13 +309,15 @@ fn alert_sequences_match_debian_mon() {
 
     let ours = Setup::new("diff-ours", CF, plans, &alerts);
     let theirs = Setup::new("diff-mon", CF, plans, &alerts);
-    let limit = Duration::from_secs(90);
+    let limit = Duration::from_secs(300);
     let r1 = running.clone();
     let t = std::thread::spawn({
         let theirs_dir = theirs.dir.clone();
         move || {
             let theirs = Setup { dir: theirs_dir };
             run_until(&theirs, "/usr/sbin/mon", &r1, RUNS, limit);
+            // the directory belongs to the outer Setup
+            std::mem::forget(theirs);
         }
     });
     run_until(&ours, env!("CARGO_BIN_EXE_mon"), &running, RUNS, limit);

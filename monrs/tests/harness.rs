@@ -68,6 +68,39 @@ pub struct Setup {
     pub dir: PathBuf,
 }
 
+/// Scratch directories go away with a passing test and stay for a
+/// failing one (to look at).
+impl Drop for Setup {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// A daemon started by a test; killed when dropped, also on a panic.
+pub struct Running(pub Child);
+
+impl std::ops::Deref for Running {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 pub fn free_port() -> u16 {
     loop {
         let t = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -106,7 +139,7 @@ impl Setup {
         Setup { dir }
     }
 
-    pub fn start(&self, binary: &str) -> Child {
+    pub fn start(&self, binary: &str) -> Running {
         let d = self.dir.display().to_string();
         let mut cmd = Command::new(binary);
         cmd.args([
@@ -134,7 +167,7 @@ impl Setup {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(self.dir.join("stderr")).unwrap());
-        cmd.spawn().unwrap()
+        Running(cmd.spawn().unwrap())
     }
 
     pub fn runs(&self, g: &str, s: &str) -> usize {

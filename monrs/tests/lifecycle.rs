@@ -23,7 +23,7 @@ fn cmd(port: u16, c: &str) -> Vec<String> {
     let w = loop {
         match TcpStream::connect(("127.0.0.1", port)) {
             Ok(s) => break s,
-            Err(_) if start.elapsed() < Duration::from_secs(10) => {
+            Err(_) if start.elapsed() < Duration::from_secs(60) => {
                 std::thread::sleep(Duration::from_millis(50))
             }
             Err(e) => panic!("connect {port}: {e}"),
@@ -52,7 +52,7 @@ fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
     while !f() {
         assert!(
-            start.elapsed() < Duration::from_secs(15),
+            start.elapsed() < Duration::from_secs(90),
             "timed out waiting for {what}"
         );
         std::thread::sleep(Duration::from_millis(50));

@@ -113,18 +113,27 @@ fn monshow_matches_debian_monshow() {
     };
     let start = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(10));
+        assert!(start.elapsed() < Duration::from_secs(60));
         std::thread::sleep(Duration::from_millis(50));
     }
     for (g, svc) in [("web", "http"), ("web", "ping"), ("solo", "s")] {
         moncmd(&format!("test monitor {g} {svc}"));
         let t = Instant::now();
         while s.runs(g, svc) < 1 {
-            assert!(t.elapsed() < Duration::from_secs(10));
+            assert!(t.elapsed() < Duration::from_secs(60));
             std::thread::sleep(Duration::from_millis(50));
         }
     }
-    std::thread::sleep(Duration::from_millis(300));
+    // wait until every run has been handled (the status shows its detail)
+    let t = Instant::now();
+    while !String::from_utf8_lossy(&moncmd("list opstatus").stdout)
+        .matches("of\\20run\\201")
+        .count()
+        .eq(&3)
+    {
+        assert!(t.elapsed() < Duration::from_secs(60), "runs not processed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     moncmd("disable host h2");
     moncmd("stop");
     let ours = env!("CARGO_BIN_EXE_monshow");

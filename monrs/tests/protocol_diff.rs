@@ -4,11 +4,10 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpStream, UdpSocket};
-use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::common::{reference_lock, require_reference};
-use crate::harness::{alert_records, Setup};
+use crate::harness::{alert_records, Running, Setup};
 
 const CF: &str = r#"
 hostgroup web w1 w2 w3
@@ -158,14 +157,14 @@ impl Conn {
         let start = Instant::now();
         loop {
             if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
-                s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
                 return Conn {
                     r: BufReader::new(s.try_clone().unwrap()),
                     w: s,
                 };
             }
             assert!(
-                start.elapsed() < Duration::from_secs(20),
+                start.elapsed() < Duration::from_secs(60),
                 "no server on {port}"
             );
             std::thread::sleep(Duration::from_millis(100));
@@ -244,7 +243,7 @@ fn mask(l: &str, dir: &str) -> String {
     r
 }
 
-fn transcript(setup: &Setup, child: &mut Child, port: u16) -> Vec<String> {
+fn transcript(setup: &Setup, child: &mut Running, port: u16) -> Vec<String> {
     let dir = setup.dir.display().to_string();
     let mut c = Conn::open(port);
     // monitors run only when told to (interval 1h), so both daemons see
@@ -255,13 +254,26 @@ fn transcript(setup: &Setup, child: &mut Child, port: u16) -> Vec<String> {
             let start = Instant::now();
             while setup.runs(g, s) < round {
                 assert!(
-                    start.elapsed() < Duration::from_secs(20),
+                    start.elapsed() < Duration::from_secs(60),
                     "{g}/{s} did not run"
                 );
                 std::thread::sleep(Duration::from_millis(50));
             }
-            // the original handles an exit on its next one-second tick
-            std::thread::sleep(Duration::from_millis(1300));
+            // the original handles an exit on its next one-second tick (or
+            // later on a loaded machine): wait until the status shows it
+            let start = Instant::now();
+            let mark = format!("of\\20run\\20{round}");
+            while !c
+                .cmd(&format!("list opstatus {g},{s}"))
+                .iter()
+                .any(|l| l.contains(&mark))
+            {
+                assert!(
+                    start.elapsed() < Duration::from_secs(60),
+                    "{g}/{s} run {round} not processed"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
     }
     let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -291,7 +303,7 @@ fn transcript(setup: &Setup, child: &mut Child, port: u16) -> Vec<String> {
     // second (a loaded machine can start them late)
     let start = Instant::now();
     let mut last = (setup.file("alerts.log").len(), Instant::now());
-    while last.1.elapsed() < Duration::from_secs(1) && start.elapsed() < Duration::from_secs(15) {
+    while last.1.elapsed() < Duration::from_secs(3) && start.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(100));
         let n = setup.file("alerts.log").len();
         if n != last.0 {
