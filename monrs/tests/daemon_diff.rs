@@ -65,7 +65,7 @@ watch afternt
         monitor ctl.monitor
         period wd {Sun-Sat}
             alert a.alert
-            alertafter 3 60s
+            alertafter 3 10m
 
 watch numalerts
     service s
