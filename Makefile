@@ -11,6 +11,7 @@ MANDIR      ?= $(PREFIX)/share/man
 HALIBDIR    ?= $(PREFIX)/lib/heartbeat
 HALIBEXEC   ?= $(PREFIX)/libexec/heartbeat
 MONLIBDIR   ?= $(PREFIX)/lib/mon
+HARESDIR    ?= /etc/ha.d/resource.d
 CARGO       ?= cargo
 RELEASE     := target/release
 
@@ -46,6 +47,19 @@ install: build
 	$(call inst,mon,$(USRSBINDIR),mon)
 	$(call inst,moncmd,$(BINDIR),moncmd)
 	$(call inst,monshow,$(BINDIR),monshow)
+	$(call inst,mon-scripts,$(MONLIBDIR)/bin,mon-scripts)
+	@# The shipped monitors and alerts are one binary answering to the
+	@# original names (mon-scripts(8)); the links point at the final path,
+	@# not the staging one.
+	@if [ -f $(RELEASE)/mon-scripts ]; then \
+	  for n in fping.monitor http.monitor tcp.monitor; do \
+	    mkdir -p $(DESTDIR)$(MONLIBDIR)/mon.d; ln -sfn $(MONLIBDIR)/bin/mon-scripts $(DESTDIR)$(MONLIBDIR)/mon.d/$$n; done; \
+	  for n in lvs.alert mail.alert file.alert test.alert; do \
+	    mkdir -p $(DESTDIR)$(MONLIBDIR)/alert.d; ln -sfn $(MONLIBDIR)/bin/mon-scripts $(DESTDIR)$(MONLIBDIR)/alert.d/$$n; done; fi
+	$(call inst,IPaddr,$(HARESDIR),IPaddr)
+	$(call inst,IPaddr2,$(HARESDIR),IPaddr2)
+	@$(INSTALL) -m 0755 heartbeat-rs/dist/heartbeat.init $(DESTDIR)/etc/init.d/heartbeat
+	@$(INSTALL) -m 0644 heartbeat-rs/dist/heartbeat.service $(DESTDIR)$(PREFIX)/lib/systemd/system/heartbeat.service
 	@for m in man/*.[1-8]; do \
 	  [ -f "$$m" ] || continue; s=$${m##*.}; \
 	  $(INSTALL) -m 0644 "$$m" "$(DESTDIR)$(MANDIR)/man$$s/$${m##*/}"; \
