@@ -143,11 +143,11 @@ pub fn truncate(msg: &str) -> &str {
     &msg[..end]
 }
 
-/// Facility names cl_log accepts in `HA_logfacility`. `Some(None)`:
-/// logging to syslog switched off; `None`: unknown name (ignored).
-pub fn facility_from_name(name: &str) -> Option<Option<libc::c_int>> {
-    let f = match name {
-        "none" => return Some(None),
+/// The syslog facility for a name in heartbeat's (cl_log's) facility
+/// table, the names `ha.cf`'s `logfacility` and `HA_logfacility` take.
+/// Shared with heartbeat-rs so the two read the same names.
+pub fn facility_code(name: &str) -> Option<libc::c_int> {
+    Some(match name {
         "auth" | "security" => libc::LOG_AUTH,
         "authpriv" => libc::LOG_AUTHPRIV,
         "cron" => libc::LOG_CRON,
@@ -169,7 +169,16 @@ pub fn facility_from_name(name: &str) -> Option<Option<libc::c_int>> {
         "local6" => libc::LOG_LOCAL6,
         "local7" => libc::LOG_LOCAL7,
         _ => return None,
-    };
+    })
+}
+
+/// Facility names cl_log accepts in `HA_logfacility`. `Some(None)`:
+/// logging to syslog switched off; `None`: unknown name (ignored).
+pub fn facility_from_name(name: &str) -> Option<Option<libc::c_int>> {
+    if name == "none" {
+        return Some(None);
+    }
+    let f = facility_code(name)?;
     // cl_log treats facility 0 (kern) as "off", like "none".
     Some(if f > 0 { Some(f) } else { None })
 }

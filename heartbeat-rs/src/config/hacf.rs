@@ -376,31 +376,10 @@ const FACILITIES: &[&str] = &[
     "local7",
 ];
 
-/// syslog facility number for a facility name accepted in `logfacility`.
+/// syslog facility number for a facility name accepted in `logfacility`
+/// (the same cl_log table send_arp reads `HA_logfacility` with).
 pub fn facility_code(name: &str) -> Option<libc::c_int> {
-    Some(match name {
-        "auth" | "security" => libc::LOG_AUTH,
-        "authpriv" => libc::LOG_AUTHPRIV,
-        "cron" => libc::LOG_CRON,
-        "daemon" => libc::LOG_DAEMON,
-        "ftp" => libc::LOG_FTP,
-        "kern" => libc::LOG_KERN,
-        "lpr" => libc::LOG_LPR,
-        "mail" => libc::LOG_MAIL,
-        "news" => libc::LOG_NEWS,
-        "syslog" => libc::LOG_SYSLOG,
-        "user" => libc::LOG_USER,
-        "uucp" => libc::LOG_UUCP,
-        "local0" => libc::LOG_LOCAL0,
-        "local1" => libc::LOG_LOCAL1,
-        "local2" => libc::LOG_LOCAL2,
-        "local3" => libc::LOG_LOCAL3,
-        "local4" => libc::LOG_LOCAL4,
-        "local5" => libc::LOG_LOCAL5,
-        "local6" => libc::LOG_LOCAL6,
-        "local7" => libc::LOG_LOCAL7,
-        _ => return None,
-    })
+    sendarp::cllog::facility_code(name)
 }
 
 struct LineCtx<'a> {
