@@ -559,11 +559,12 @@ impl Daemon {
         }
     }
 
-    /// load_state("opstatus").
-    pub fn load_opstatus(&mut self) {
-        let p = format!("{}/opstatus", self.set.statedir);
-        let text = match std::fs::read_to_string(&p) {
-            Ok(t) => t,
+    /// Reads `statedir/NAME`; a failure is logged as mon logs it and
+    /// leaves the state as it was.
+    fn read_state_file(&mut self, name: &str) -> Option<String> {
+        let p = format!("{}/{name}", self.set.statedir);
+        match std::fs::read_to_string(&p) {
+            Ok(t) => Some(t),
             Err(e) => {
                 self.log.log(
                     Priority::Err,
@@ -572,8 +573,15 @@ impl Daemon {
                         crate::error::errno_text(&e)
                     ),
                 );
-                return;
+                None
             }
+        }
+    }
+
+    /// load_state("opstatus").
+    pub fn load_opstatus(&mut self) {
+        let Some(text) = self.read_state_file("opstatus") else {
+            return;
         };
         for line in text.lines() {
             let kv: Vec<(&str, &str)> = line
@@ -647,19 +655,8 @@ impl Daemon {
 
     /// load_state("disabled").
     pub fn load_disabled(&mut self) {
-        let p = format!("{}/disabled", self.set.statedir);
-        let text = match std::fs::read_to_string(&p) {
-            Ok(t) => t,
-            Err(e) => {
-                self.log.log(
-                    Priority::Err,
-                    &format!(
-                        "could not read state file: {}",
-                        crate::error::errno_text(&e)
-                    ),
-                );
-                return;
-            }
+        let Some(text) = self.read_state_file("disabled") else {
+            return;
         };
         for l in text.lines() {
             let mut it = l.splitn(3, char::is_whitespace);
