@@ -963,54 +963,7 @@ pub fn parse_options(io: &mut ParseIo, argv: &[Vec<u8>]) -> Result<Parsed, Stop>
 /// `generic_opt_check` against the legality table.
 pub fn generic_opt_check(io: &mut ParseIo, cmd: Cmd, options: u64) -> Result<(), Stop> {
     let row = LEGALITY[cmd as usize];
-    let mut last = 0usize;
-    let mut count = 0;
-    for (j, &rule) in row.iter().enumerate() {
-        let given = options & (1u64 << j) != 0;
-        if !given {
-            if rule == b'+' {
-                return Err(io.fail(
-                    2,
-                    format!(
-                        "You need to supply the '{}' option for the '{}' command",
-                        OPT_NAMES[j],
-                        cmd.name()
-                    )
-                    .as_bytes(),
-                ));
-            }
-            continue;
-        }
-        if rule == b'x' {
-            return Err(io.fail(
-                2,
-                format!(
-                    "Illegal '{}' option with the '{}' command",
-                    OPT_NAMES[j],
-                    cmd.name()
-                )
-                .as_bytes(),
-            ));
-        }
-        if rule == b'1' {
-            count += 1;
-            if count == 1 {
-                last = j;
-                continue;
-            }
-            return Err(io.fail(
-                2,
-                format!(
-                    "The option '{}' conflicts with the '{}' option in the '{}' command",
-                    OPT_NAMES[j],
-                    OPT_NAMES[last],
-                    cmd.name()
-                )
-                .as_bytes(),
-            ));
-        }
-    }
-    Ok(())
+    check_row(io, row, |j| j, options, cmd.name(), "command")
 }
 
 /// `tunnel_opt_check` for `-a`/`-e`.
@@ -1019,49 +972,57 @@ pub fn tunnel_opt_check(io: &mut ParseIo, tun_type: u8, options: u64) -> Result<
         return Ok(());
     };
     let tname = TUN_NAMES[tun_type as usize];
+    check_row(
+        io,
+        row.as_slice(),
+        |j| TUN_OPTS[j] as usize,
+        options,
+        tname,
+        "tunnel type",
+    )
+}
+
+/// One row of a legality table (`+` compulsory, `x` illegal, `1` at most
+/// one of them): the original has two copies of this loop (commands and
+/// tunnel types) that differ only in which option a column means and in
+/// the word their messages use (`what`).
+fn check_row(
+    io: &mut ParseIo,
+    row: &[u8],
+    option_of_column: impl Fn(usize) -> usize,
+    options: u64,
+    name: &str,
+    what: &str,
+) -> Result<(), Stop> {
     let mut last = 0usize;
     let mut count = 0;
     for (j, &rule) in row.iter().enumerate() {
-        let k = TUN_OPTS[j] as usize;
+        let k = option_of_column(j);
         let given = options & (1u64 << k) != 0;
-        if !given {
-            if rule == b'+' {
-                return Err(io.fail(
-                    2,
-                    format!(
-                        "You need to supply the '{}' option for the '{}' tunnel type",
-                        OPT_NAMES[k], tname
-                    )
-                    .as_bytes(),
-                ));
+        let message = if !given {
+            if rule != b'+' {
+                continue;
             }
-            continue;
-        }
-        if rule == b'x' {
-            return Err(io.fail(
-                2,
-                format!(
-                    "Illegal '{}' option with the '{}' tunnel type",
-                    OPT_NAMES[k], tname
-                )
-                .as_bytes(),
-            ));
-        }
-        if rule == b'1' {
+            format!(
+                "You need to supply the '{}' option for the '{name}' {what}",
+                OPT_NAMES[k]
+            )
+        } else if rule == b'x' {
+            format!("Illegal '{}' option with the '{name}' {what}", OPT_NAMES[k])
+        } else if rule == b'1' {
             count += 1;
             if count == 1 {
                 last = k;
                 continue;
             }
-            return Err(io.fail(
-                2,
-                format!(
-                    "The option '{}' conflicts with the '{}' option in the '{}' tunnel type",
-                    OPT_NAMES[k], OPT_NAMES[last], tname
-                )
-                .as_bytes(),
-            ));
-        }
+            format!(
+                "The option '{}' conflicts with the '{}' option in the '{name}' {what}",
+                OPT_NAMES[k], OPT_NAMES[last]
+            )
+        } else {
+            continue;
+        };
+        return Err(io.fail(2, message.as_bytes()));
     }
     Ok(())
 }
