@@ -10,6 +10,19 @@ use std::time::{Duration, Instant};
 
 use crate::daemon::ctime;
 
+/// A numeric option the way the Perl monitors read it (`$opt{x} || N`):
+/// absent, unparsable or zero means the default.
+fn opt_number<T: std::str::FromStr + PartialEq + Default>(
+    o: &std::collections::HashMap<char, String>,
+    flag: char,
+    default: T,
+) -> T {
+    o.get(&flag)
+        .and_then(|v| v.parse().ok())
+        .filter(|v| *v != T::default())
+        .unwrap_or(default)
+}
+
 /// Getopt::Std `getopts(spec)`: bundled flags, values attached or in the
 /// next word, stops at the first non-option or `--`. Unknown options are
 /// reported on stderr (as Perl does) and skipped.
@@ -91,16 +104,8 @@ fn par_map<T: Send>(hosts: &[String], f: impl Fn(&str) -> T + Sync) -> Vec<T> {
 /// tcp.monitor [-p port] [-t secs] host…
 pub fn tcp_monitor(args: &[String], out: &mut dyn Write) -> i32 {
     let (o, hosts) = getopts("p:t:", args);
-    let port: u16 = o
-        .get(&'p')
-        .and_then(|p| p.parse().ok())
-        .filter(|p| *p != 0)
-        .unwrap_or(23);
-    let timeout: u64 = o
-        .get(&'t')
-        .and_then(|t| t.parse().ok())
-        .filter(|t| *t != 0)
-        .unwrap_or(10);
+    let port: u16 = opt_number(&o, 'p', 23);
+    let timeout: u64 = opt_number(&o, 't', 10);
     let results = par_map(&hosts, |h| -> Option<String> {
         let Some(ip) = resolve(h) else {
             return Some(format!("{h} could not inet_aton"));
@@ -284,16 +289,8 @@ pub fn http_monitor(args: &[String], out: &mut dyn Write) -> i32 {
     if hosts.is_empty() {
         return 0;
     }
-    let port: u16 = o
-        .get(&'p')
-        .and_then(|p| p.parse().ok())
-        .filter(|p| *p != 0)
-        .unwrap_or(80);
-    let timeout: u64 = o
-        .get(&'t')
-        .and_then(|t| t.parse().ok())
-        .filter(|t| *t != 0)
-        .unwrap_or(30);
+    let port: u16 = opt_number(&o, 'p', 80);
+    let timeout: u64 = opt_number(&o, 't', 30);
     let path = o
         .get(&'u')
         .cloned()
@@ -524,16 +521,8 @@ pub fn fping_monitor(args: &[String], out: &mut dyn Write) -> i32 {
     if hosts.is_empty() {
         return 0;
     }
-    let timeout: u64 = o
-        .get(&'t')
-        .and_then(|t| t.parse().ok())
-        .filter(|t| *t != 0)
-        .unwrap_or(2000);
-    let retries: u32 = o
-        .get(&'r')
-        .and_then(|t| t.parse().ok())
-        .filter(|t| *t != 0)
-        .unwrap_or(3);
+    let timeout: u64 = opt_number(&o, 't', 2000);
+    let retries: u32 = opt_number(&o, 'r', 3);
     let slow_ms: Option<f64> = o
         .get(&'s')
         .and_then(|t| t.parse().ok())
