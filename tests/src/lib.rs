@@ -6,6 +6,8 @@
 //! table. They never touch the initial namespace's IPVS table, even on a
 //! host whose kernel has IPVS.
 
+pub mod seed;
+
 use std::ffi::CString;
 use std::fs::File;
 use std::io;

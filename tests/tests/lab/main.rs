@@ -12,4 +12,7 @@
 
 mod ipvsadm_diff;
 mod netlink_client;
+mod seed;
+mod seed_rolling;
+mod seed_scaling;
 mod smoke;

@@ -1,0 +1,1 @@
+//! The seed cluster scenarios (issue 6) with our tools on both directors.
