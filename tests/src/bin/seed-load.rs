@@ -1,0 +1,87 @@
+//! `seed-load ADDR[:PORT] [--workers N] [--secs S] [--path P]`: the seed's
+//! section 5.1 load generator. N workers send HTTP/1.0 requests with
+//! `Connection: close` (one connection per request, KeepAlive off) for S
+//! seconds and the totals are printed as one line:
+//! `ok=N errors=N secs=S rps=R titles=node01:N,node02:N`.
+//! Exit status 0 when every request was answered, 1 when some failed, 2 on
+//! a bad command line.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::process::ExitCode;
+use std::time::Duration;
+use suite_tests::seed::debian::load::run_load;
+
+const USAGE: &str = "usage: seed-load ADDR[:PORT] [--workers N] [--secs S] [--path P]";
+
+fn parse(args: &[String]) -> Result<(SocketAddr, usize, f64, String), String> {
+    let mut addr = None;
+    let mut workers = 4usize;
+    let mut secs = 5.0f64;
+    let mut path = "/".to_string();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match a.as_str() {
+            "--workers" => {
+                workers = value("--workers")?
+                    .parse()
+                    .map_err(|e| format!("--workers: {e}"))?;
+                if workers == 0 {
+                    return Err("--workers must be at least 1".into());
+                }
+            }
+            "--secs" => {
+                secs = value("--secs")?
+                    .parse()
+                    .map_err(|e| format!("--secs: {e}"))?;
+                if !(secs > 0.0 && secs.is_finite()) {
+                    return Err("--secs must be a positive number".into());
+                }
+            }
+            "--path" => path = value("--path")?,
+            s if s.starts_with('-') => return Err(format!("unknown option {s}")),
+            s if addr.is_none() => {
+                let with_port = if s.contains(':') {
+                    s.to_string()
+                } else {
+                    format!("{s}:80")
+                };
+                addr = Some(
+                    with_port
+                        .to_socket_addrs()
+                        .map_err(|e| format!("{s}: {e}"))?
+                        .next()
+                        .ok_or_else(|| format!("{s}: no address"))?,
+                );
+            }
+            s => return Err(format!("unexpected argument {s}")),
+        }
+    }
+    let addr = addr.ok_or("missing ADDR")?;
+    Ok((addr, workers, secs, path))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (addr, workers, secs, path) = match parse(&args) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("seed-load: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = run_load(addr, &path, workers, Duration::from_secs_f64(secs));
+    println!("{}", report.line());
+    for e in &report.first_errors {
+        eprintln!("seed-load: {e}");
+    }
+    if report.errors == 0 && report.ok > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
