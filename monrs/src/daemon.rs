@@ -523,6 +523,8 @@ pub struct Daemon {
     pub extra_vars: HashMap<(String, String, String), String>,
     /// monitor pipes poll() reported readable in the last wait
     ready: HashSet<i32>,
+    /// resolved monitor path -> the shipped monitor it is, if any
+    shipped: HashMap<String, Option<&'static str>>,
     rng: u64,
 }
 
@@ -548,6 +550,7 @@ impl Daemon {
             auth: crate::auth::Auth::default(),
             extra_vars: HashMap::new(),
             ready: HashSet::new(),
+            shipped: HashMap::new(),
             rng: (now as u64) ^ ((std::process::id() as u64) << 32) | 1,
         };
         d.build_slots();
@@ -917,9 +920,17 @@ impl Daemon {
                 self.reset_timer(i);
             }
             Ok(argv) => {
-                let env = exec::monitor_env(&group, &svc, &self.slots[i].state, &self.dirs());
                 let now = epoch();
-                match exec::spawn_monitor(&argv, &env) {
+                let native = self.in_process(&path, &argv);
+                let started = match native {
+                    Some(name) => exec::spawn_in_process(name, argv[1..].to_vec()),
+                    None => {
+                        let env =
+                            exec::monitor_env(&group, &svc, &self.slots[i].state, &self.dirs());
+                        exec::spawn_monitor(&argv, &env)
+                    }
+                };
+                match started {
                     Ok(r) => {
                         self.slots[i].running = Some(r);
                         self.procs += 1;
@@ -950,6 +961,21 @@ impl Daemon {
         } else {
             st.next_check = epoch_f() + st.interval.unwrap_or(0.0);
         }
+    }
+
+    /// The shipped monitor to run in-process instead of starting `path`,
+    /// if it is one and these arguments allow it (scripts::shipped_monitor
+    /// is asked once per path and configuration).
+    fn in_process(&mut self, path: &str, argv: &[String]) -> Option<&'static str> {
+        let name = match self.shipped.get(path) {
+            Some(n) => (*n)?,
+            None => {
+                let n = crate::scripts::shipped_monitor(path);
+                self.shipped.insert(path.to_string(), n);
+                n?
+            }
+        };
+        crate::scripts::in_process_args_ok(name, &argv[1..]).then_some(name)
     }
 
     /// Summaries of failing parents for host dependencies; None when a
@@ -1213,6 +1239,13 @@ impl Daemon {
     pub fn reset(&mut self, keepstate: bool) -> Result<(), String> {
         for i in 0..self.slots.len() {
             if let Some(mut r) = self.slots[i].running.take() {
+                if r.thread.is_some() {
+                    // an in-process monitor cannot be killed; it ends
+                    // within its own timeout and its result is dropped
+                    // with the pipe's read end
+                    self.procs = self.procs.saturating_sub(1);
+                    continue;
+                }
                 let pid = r.pid;
                 // SAFETY: signalling our own child.
                 unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
@@ -1276,6 +1309,7 @@ impl Daemon {
         let (m, a) = script_hashes(&self.cfg, &self.set, &mut self.log);
         self.monitors = m;
         self.alerts = a;
+        self.shipped.clear();
         if keepstate {
             for (g, s, st, dis) in old_slots {
                 if let Some(j) = self.slot_index(&g, &s) {

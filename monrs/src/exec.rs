@@ -119,7 +119,11 @@ pub fn monitor_env(
 /// A started monitor: its pid and the read end of its merged
 /// stdout/stderr pipe (non-blocking).
 pub struct RunningMonitor {
+    /// the child's pid; for a monitor run in-process, the daemon's own
     pub pid: libc::pid_t,
+    /// a shipped monitor running on a thread of the daemon; it writes its
+    /// output into `pipe` as a child would, and returns its exit code
+    pub thread: Option<std::thread::JoinHandle<i32>>,
     pub pipe: OwnedFd,
     pub output: Vec<u8>,
     pub eof: bool,
@@ -201,6 +205,7 @@ pub fn spawn_monitor(argv: &[String], env: &[(String, String)]) -> std::io::Resu
         libc::fcntl(r.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
         Ok(RunningMonitor {
             pid,
+            thread: None,
             pipe: r,
             output: Vec::new(),
             eof: false,
@@ -208,9 +213,55 @@ pub fn spawn_monitor(argv: &[String], env: &[(String, String)]) -> std::io::Resu
     }
 }
 
+/// Run one of the shipped monitors (`name`, with `args` = argv[1..]) on a
+/// thread of the daemon instead of a process: no fork, no exec, no
+/// process start-up. Its output reaches the daemon through a pipe exactly
+/// as a child's would, so the rest of the daemon cannot tell the
+/// difference (see mon(8), "Shipped monitors").
+pub fn spawn_in_process(name: &'static str, args: Vec<String>) -> std::io::Result<RunningMonitor> {
+    let (r, w) = pipe_cloexec()?;
+    // SAFETY: setting O_NONBLOCK on our own read end.
+    unsafe {
+        let fl = libc::fcntl(r.as_raw_fd(), libc::F_GETFL);
+        libc::fcntl(r.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
+    }
+    let handle = std::thread::Builder::new()
+        .name(name.into())
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let mut out = Vec::new();
+            let code = crate::scripts::run_monitor_in_process(name, &args, &mut out);
+            let mut f = std::fs::File::from(w);
+            let _ = f.write_all(&out);
+            code
+        })?;
+    Ok(RunningMonitor {
+        // SAFETY: getpid has no preconditions.
+        pid: unsafe { libc::getpid() },
+        thread: Some(handle),
+        pipe: r,
+        output: Vec::new(),
+        eof: false,
+    })
+}
+
 impl RunningMonitor {
+    /// A thread's exit code as the raw wait status a process exiting with
+    /// it would have had.
+    fn join_status(h: std::thread::JoinHandle<i32>) -> libc::c_int {
+        (h.join().unwrap_or(255) & 0xff) << 8
+    }
+
     /// waitpid(WNOHANG): the raw wait status once the monitor exited.
     pub fn try_wait(&mut self) -> Option<libc::c_int> {
+        if self.thread.is_some() {
+            // the thread closes the pipe as its last act, so after EOF
+            // the join is immediate (and no SIGCHLD would come to retry)
+            if !self.eof {
+                return None;
+            }
+            return self.thread.take().map(Self::join_status);
+        }
         let mut st = 0;
         // SAFETY: waiting for our own child.
         let r = unsafe { libc::waitpid(self.pid, &mut st, libc::WNOHANG) };
@@ -219,6 +270,9 @@ impl RunningMonitor {
 
     /// Blocking wait; the raw wait status.
     pub fn wait(&mut self) -> libc::c_int {
+        if let Some(h) = self.thread.take() {
+            return Self::join_status(h);
+        }
         let mut st = 0;
         loop {
             // SAFETY: waiting for our own child.

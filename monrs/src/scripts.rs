@@ -30,6 +30,23 @@ pub fn getopts(
     spec: &str,
     args: &[String],
 ) -> (std::collections::HashMap<char, String>, Vec<String>) {
+    let (opts, rest, unknown) = parse_opts(spec, args);
+    for c in unknown {
+        eprintln!("Unknown option: {c}");
+    }
+    (opts, rest)
+}
+
+type Parsed = (
+    std::collections::HashMap<char, String>,
+    Vec<String>,
+    Vec<char>,
+);
+
+/// [`getopts`] without the warnings: the options, the remaining
+/// arguments, and the unknown option letters in order.
+fn parse_opts(spec: &str, args: &[String]) -> Parsed {
+    let mut unknown = Vec::new();
     let mut opts = std::collections::HashMap::new();
     let mut i = 0;
     while i < args.len() {
@@ -49,7 +66,7 @@ pub fn getopts(
             let pos = spec.find(c);
             match pos {
                 None => {
-                    eprintln!("Unknown option: {c}");
+                    unknown.push(c);
                     j += 1;
                 }
                 Some(p) if spec[p + 1..].starts_with(':') => {
@@ -71,7 +88,7 @@ pub fn getopts(
             }
         }
     }
-    (opts, args[i.min(args.len())..].to_vec())
+    (opts, args[i.min(args.len())..].to_vec(), unknown)
 }
 
 fn resolve(host: &str) -> Option<Ipv4Addr> {
@@ -170,55 +187,267 @@ pub fn regex_search(re: &str, text: &str) -> bool {
     false
 }
 
-fn http_get(
-    host: &str,
+/// One host's HTTP transaction in [`http_get_many`].
+struct HttpConn {
+    fd: Option<FdGuard>,
+    state: HttpState,
+    /// this host's own deadline: the original checks hosts one after
+    /// another, each with its own alarm
+    deadline: Instant,
+    req: Vec<u8>,
+    sent: usize,
+    content: Vec<u8>,
+    timed_out: bool,
+}
+
+#[derive(PartialEq, Eq, Clone, Copy)]
+enum HttpState {
+    Connecting,
+    Writing,
+    Reading,
+    Done,
+}
+
+/// At most this many transactions in flight (each holds a socket).
+const HTTP_PARALLEL: usize = 256;
+
+/// `GET path HTTP/1.0` to every host at once from one thread: non-blocking
+/// sockets under one poll(), so a check of many hosts costs one thread and
+/// no per-host waits (the daemon runs this in-process, see mon(8)).
+/// Per host, the outcome is what a blocking connect/write/read with the
+/// host's own timeout would give.
+fn http_get_many(
+    hosts: &[String],
     port: u16,
     path: &str,
     ua: &str,
     timeout: u64,
     matchre: Option<&str>,
-) -> HttpResult {
-    let deadline = Instant::now() + Duration::from_secs(timeout);
-    let mut content = Vec::new();
-    let mut timed_out = false;
-    if let Some(ip) = resolve(host) {
-        if let Ok(mut s) = TcpStream::connect_timeout(
-            &SocketAddrV4::new(ip, port).into(),
-            Duration::from_secs(timeout),
-        ) {
-            let req = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: {ua}\r\n\r\n");
-            let _ = s.set_write_timeout(Some(Duration::from_secs(timeout)));
-            if s.write_all(req.as_bytes()).is_ok() {
-                let mut buf = [0u8; 8192];
-                loop {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        timed_out = true;
-                        break;
-                    }
-                    let _ = s.set_read_timeout(Some(left));
-                    match s.read(&mut buf) {
-                        Ok(0) => break,
-                        Ok(n) => content.extend_from_slice(&buf[..n]),
-                        Err(e)
-                            if matches!(
-                                e.kind(),
-                                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                            ) =>
-                        {
-                            timed_out = true;
-                            break;
-                        }
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(_) => break,
-                    }
-                }
+) -> Vec<HttpResult> {
+    let mut conns: Vec<HttpConn> = Vec::with_capacity(hosts.len());
+    // epoll rather than poll: a wake-up costs the ready sockets, not a
+    // scan of every socket in flight
+    // SAFETY: plain epoll instance creation, owned by the guard.
+    let ep = FdGuard(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) });
+    let watch = |op: libc::c_int, c: &HttpConn, i: usize| {
+        let mut ev = libc::epoll_event {
+            events: if c.state == HttpState::Reading {
+                libc::EPOLLIN as u32
+            } else {
+                libc::EPOLLOUT as u32
+            },
+            u64: i as u64,
+        };
+        if let Some(fd) = &c.fd {
+            // SAFETY: registering our socket with our epoll instance.
+            unsafe { libc::epoll_ctl(ep.0, op, fd.0, &mut ev) };
+        }
+    };
+    let mut next = 0;
+    let mut active = 0;
+    let limit = Duration::from_secs(timeout);
+    let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 64];
+    loop {
+        while next < hosts.len() && active < HTTP_PARALLEL {
+            let c = http_start(&hosts[next], port, path, ua, limit);
+            if c.state != HttpState::Done {
+                active += 1;
+                watch(libc::EPOLL_CTL_ADD, &c, next);
             }
-        } else if Instant::now() >= deadline {
-            timed_out = true;
+            conns.push(c);
+            next += 1;
+        }
+        if active == 0 {
+            break;
+        }
+        let now = Instant::now();
+        let mut wait = Duration::from_secs(3600);
+        for c in conns.iter_mut().filter(|c| c.state != HttpState::Done) {
+            if now >= c.deadline {
+                // a blocking write that timed out was not reported as a
+                // timeout by the original; connect and read were
+                c.timed_out = c.state != HttpState::Writing;
+                c.state = HttpState::Done;
+                c.fd = None;
+                active -= 1;
+            } else {
+                wait = wait.min(c.deadline - now);
+            }
+        }
+        if active == 0 {
+            continue;
+        }
+        let ms = wait.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
+        // SAFETY: events is a valid buffer of the length passed.
+        let n = unsafe { libc::epoll_wait(ep.0, events.as_mut_ptr(), events.len() as i32, ms) };
+        for ev in &events[..n.max(0) as usize] {
+            let i = ev.u64 as usize;
+            let c = &mut conns[i];
+            if c.state == HttpState::Done {
+                continue;
+            }
+            let before = c.state;
+            http_step(c);
+            if c.state == HttpState::Done {
+                // closing the socket also removes it from the epoll set
+                c.fd = None;
+                active -= 1;
+            } else if before != HttpState::Reading && c.state == HttpState::Reading {
+                watch(libc::EPOLL_CTL_MOD, c, i);
+            }
         }
     }
-    let text = String::from_utf8_lossy(&content).into_owned();
+    conns
+        .into_iter()
+        .map(|c| http_result(&c.content, c.timed_out, timeout, matchre))
+        .collect()
+}
+
+fn http_start(host: &str, port: u16, path: &str, ua: &str, limit: Duration) -> HttpConn {
+    let mut c = HttpConn {
+        fd: None,
+        state: HttpState::Done,
+        deadline: Instant::now() + limit,
+        req: Vec::new(),
+        sent: 0,
+        content: Vec::new(),
+        timed_out: false,
+    };
+    let Some(ip) = resolve(host) else {
+        return c;
+    };
+    c.req = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: {ua}\r\n\r\n").into_bytes();
+    // SAFETY: plain socket creation; FdGuard owns the result.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_INET,
+            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+    };
+    if fd < 0 {
+        return c;
+    }
+    let fd = FdGuard(fd);
+    let sa = sockaddr(ip, port);
+    // SAFETY: connecting our socket to a valid sockaddr_in.
+    let r = unsafe {
+        libc::connect(
+            fd.0,
+            (&sa as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        c.state = HttpState::Writing;
+    } else if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINPROGRESS) {
+        c.state = HttpState::Connecting;
+    } else {
+        return c;
+    }
+    c.fd = Some(fd);
+    c
+}
+
+fn sockaddr(ip: Ipv4Addr, port: u16) -> libc::sockaddr_in {
+    libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(ip).to_be(),
+        },
+        sin_zero: [0; 8],
+    }
+}
+
+/// Advance one transaction after poll() reported its socket ready.
+fn http_step(c: &mut HttpConn) {
+    let Some(fd) = c.fd.as_ref().map(|f| f.0) else {
+        c.state = HttpState::Done;
+        return;
+    };
+    if c.state == HttpState::Connecting {
+        let mut err: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: reading SO_ERROR into a local int.
+        unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_ERROR,
+                (&mut err as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        if err != 0 {
+            c.state = HttpState::Done;
+            return;
+        }
+        c.state = HttpState::Writing;
+    }
+    if c.state == HttpState::Writing {
+        while c.sent < c.req.len() {
+            let rest = &c.req[c.sent..];
+            // SAFETY: sending from our buffer; MSG_NOSIGNAL instead of SIGPIPE.
+            let n = unsafe { libc::send(fd, rest.as_ptr().cast(), rest.len(), libc::MSG_NOSIGNAL) };
+            if n > 0 {
+                c.sent += n as usize;
+                continue;
+            }
+            let e = std::io::Error::last_os_error();
+            match e.kind() {
+                std::io::ErrorKind::WouldBlock => return,
+                std::io::ErrorKind::Interrupted => continue,
+                _ => {
+                    c.state = HttpState::Done;
+                    return;
+                }
+            }
+        }
+        c.state = HttpState::Reading;
+    }
+    let mut buf = [0u8; 8192];
+    loop {
+        // SAFETY: reading into a local buffer from our socket.
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+        if n > 0 {
+            c.content.extend_from_slice(&buf[..n as usize]);
+            continue;
+        }
+        if n == 0 {
+            // the server closed first and we have everything: reset
+            // instead of a FIN exchange (no more packets, no state left
+            // behind on either side)
+            let lg = libc::linger {
+                l_onoff: 1,
+                l_linger: 0,
+            };
+            // SAFETY: setting SO_LINGER from a local struct on our socket.
+            unsafe {
+                libc::setsockopt(
+                    fd,
+                    libc::SOL_SOCKET,
+                    libc::SO_LINGER,
+                    (&lg as *const libc::linger).cast(),
+                    std::mem::size_of::<libc::linger>() as libc::socklen_t,
+                )
+            };
+            c.state = HttpState::Done;
+            return;
+        }
+        match std::io::Error::last_os_error().kind() {
+            std::io::ErrorKind::WouldBlock => return,
+            std::io::ErrorKind::Interrupted => continue,
+            _ => {
+                c.state = HttpState::Done;
+                return;
+            }
+        }
+    }
+}
+
+fn http_result(content: &[u8], timed_out: bool, timeout: u64, matchre: Option<&str>) -> HttpResult {
+    let text = String::from_utf8_lossy(content).into_owned();
     let header = header_block(&text);
     let mut r = HttpResult {
         ok: status_ok(&text),
@@ -302,9 +531,7 @@ pub fn http_monitor(args: &[String], out: &mut dyn Write) -> i32 {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "mon.d/http.monitor".into());
     let m = o.get(&'m').cloned();
-    let results = par_map(&hosts, |h| {
-        http_get(h, port, &path, &ua, timeout, m.as_deref())
-    });
+    let results = http_get_many(&hosts, port, &path, &ua, timeout, m.as_deref());
     let mut bad: Vec<(&String, &HttpResult)> =
         hosts.iter().zip(&results).filter(|(_, r)| !r.ok).collect();
     let mut good: Vec<(&String, &HttpResult)> =
@@ -374,7 +601,28 @@ pub fn ping_hosts(
         }
     };
     let _guard = FdGuard(fd);
-    let ident = (std::process::id() & 0xffff) as u16;
+    if raw {
+        // only echo replies wake us (every raw ICMP socket sees all ICMP)
+        let mask: u32 = !(1u32 << 0);
+        // SAFETY: setting ICMP_FILTER (SOL_RAW 255, option 1) from a local u32.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                255,
+                1,
+                (&mask as *const u32).cast(),
+                std::mem::size_of::<u32>() as libc::socklen_t,
+            )
+        };
+    }
+    // checks running at once in one process (the daemon runs them
+    // in-process) must not take each other's replies
+    static CALLS: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let ident = ((std::process::id() & 0xffff) as u16).wrapping_add(
+        CALLS
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .wrapping_mul(7919),
+    );
     let mut rtt: Vec<Option<f64>> = vec![None; ips.len()];
     let mut sent_at: Vec<Vec<Instant>> = vec![Vec::new(); ips.len()];
     let mut wait = timeout_ms as f64;
@@ -891,6 +1139,48 @@ pub fn main_for(name: &str, args: &[String]) -> i32 {
 }
 
 pub const MONITORS: &[&str] = &["fping.monitor", "http.monitor", "tcp.monitor"];
+
+/// Whether a resolved monitor path is one of ours: a link (`mon-scripts
+/// install`) to the mon-scripts binary under a shipped monitor's name.
+/// Then the daemon can run it in-process (see [`in_process_args_ok`]).
+/// `MONRS_FORK_MONITORS=1` in the daemon's environment turns this off.
+pub fn shipped_monitor(path: &str) -> Option<&'static str> {
+    if std::env::var_os("MONRS_FORK_MONITORS").is_some_and(|v| !v.is_empty() && v != "0") {
+        return None;
+    }
+    let p = std::path::Path::new(path);
+    let name = p.file_name()?.to_str()?;
+    let name = MONITORS.iter().find(|m| **m == name)?;
+    let target = std::fs::canonicalize(p).ok()?;
+    (target.file_name()? == "mon-scripts").then_some(name)
+}
+
+/// Whether running `name` with `args` in-process gives exactly what the
+/// process would have given mon: no option that would warn on stderr (in
+/// the process that text is merged into the output ahead of stdout) and
+/// nothing that starts other programs (`fping.monitor -T` runs
+/// traceroute).
+pub fn in_process_args_ok(name: &str, args: &[String]) -> bool {
+    let spec = match name {
+        "fping.monitor" => "ahr:s:t:T",
+        "http.monitor" => "p:t:u:a:m:o",
+        "tcp.monitor" => "p:t:",
+        _ => return false,
+    };
+    let (o, _, unknown) = parse_opts(spec, args);
+    unknown.is_empty() && !(name == "fping.monitor" && o.contains_key(&'T'))
+}
+
+/// Run a shipped monitor in the calling process: what it would print and
+/// its exit status.
+pub fn run_monitor_in_process(name: &str, args: &[String], out: &mut dyn Write) -> i32 {
+    match name {
+        "fping.monitor" => fping_monitor(args, out),
+        "http.monitor" => http_monitor(args, out),
+        "tcp.monitor" => tcp_monitor(args, out),
+        _ => 2,
+    }
+}
 pub const ALERTS: &[&str] = &["lvs.alert", "mail.alert", "file.alert", "test.alert"];
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 mod common;
 mod daemon_diff;
 mod harness;
+mod in_process;
 mod lifecycle;
 mod moncmd_diff;
 mod monshow_diff;
