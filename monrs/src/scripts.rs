@@ -966,36 +966,95 @@ pub fn test_alert(args: &[String]) -> i32 {
     }
 }
 
-/// Text::Wrap::wrap("", "\t\t\t", text) with the default 76 columns.
-pub fn wrap_members(text: &str) -> String {
-    let cols = 76usize;
+/// Text::Tabs::expand: tabs to spaces up to the next multiple of 8.
+fn expand_tabs(line: &str) -> String {
     let mut out = String::new();
-    let mut line = String::new();
-    let mut width = 0usize;
-    let mut first = true;
-    for w in text.split(' ').filter(|w| !w.is_empty()) {
-        let ind = if first { 0 } else { 24 };
-        if !line.is_empty() && ind + width + 1 + w.len() > cols - 1 {
-            out.push_str(&line);
-            out.push('\n');
-            line = format!("\t\t\t{w}");
-            width = w.len();
-            first = false;
-        } else if line.is_empty() {
-            line = if first {
-                w.to_string()
-            } else {
-                format!("\t\t\t{w}")
-            };
-            width = w.len();
+    let mut col = 0;
+    for c in line.chars() {
+        if c == '\n' {
+            out.push(c);
+            col = 0;
+        } else if c == '\t' {
+            let n = 8 - col % 8;
+            out.extend(std::iter::repeat_n(' ', n));
+            col += n;
         } else {
-            line.push(' ');
-            line.push_str(w);
-            width += 1 + w.len();
+            out.push(c);
+            col += 1;
         }
     }
-    out.push_str(&line);
     out
+}
+
+/// Text::Tabs::unexpand: per line, every full 8-column chunk that ends in
+/// two or more spaces has them replaced by one tab (the chunk after the
+/// last full one is left alone).
+fn unexpand(text: &str) -> String {
+    text.split('\n')
+        .map(|line| {
+            let chars: Vec<char> = expand_tabs(line).chars().collect();
+            let full = chars.len() / 8;
+            let mut out = String::new();
+            for chunk in chars[..full * 8].chunks(8) {
+                let spaces = chunk.iter().rev().take_while(|c| **c == ' ').count();
+                if spaces >= 2 {
+                    out.extend(&chunk[..8 - spaces]);
+                    out.push('\t');
+                } else {
+                    out.extend(chunk);
+                }
+            }
+            out.extend(&chars[full * 8..]);
+            out
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Text::Wrap::wrap("", "\t\t\t", text) with its defaults (76 columns,
+/// break at one whitespace character, over-long words cut, unexpand on).
+pub fn wrap_members(text: &str) -> String {
+    let t: Vec<char> = expand_tabs(text).chars().collect();
+    let xp = "\t\t\t";
+    let mut ll = 75; // columns - length(ip) - 1
+    let nll = 76 - 24 - 1; // columns - length(expand(xp)) - 1
+    let mut pos = 0;
+    let mut r = String::new();
+    let mut lead = "";
+    let mut nl = "";
+    let mut remainder = String::new();
+    while !t[pos..].iter().all(|c| c.is_whitespace()) {
+        // the longest run of at most ll non-newline characters followed
+        // by a whitespace character or the end
+        let run = t[pos..].iter().take(ll).take_while(|c| **c != '\n').count();
+        let fit = (0..=run)
+            .rev()
+            .find(|k| pos + k == t.len() || t[pos + k].is_whitespace());
+        let line: String;
+        match fit {
+            Some(k) => {
+                line = t[pos..pos + k].iter().collect();
+                if pos + k == t.len() {
+                    remainder.clear();
+                    pos += k;
+                } else {
+                    remainder = t[pos + k].to_string();
+                    pos += k + 1;
+                }
+            }
+            None => {
+                line = t[pos..pos + ll].iter().collect();
+                remainder = "\n".into();
+                pos += ll;
+            }
+        }
+        r.push_str(&unexpand(&format!("{nl}{lead}{line}")));
+        lead = xp;
+        ll = nll;
+        nl = "\n";
+    }
+    r.push_str(&remainder);
+    r
 }
 
 /// mail.alert [-S summary] [-f from] [-u] … addr…
@@ -1014,7 +1073,7 @@ pub fn mail_alert(args: &[String], stdin: &str) -> i32 {
     let g = o.get(&'g').cloned().unwrap_or_default();
     let s = o.get(&'s').cloned().unwrap_or_default();
     let mut text = format!(
-        "To: {}\nSubject: {alert} {g}/{s}: {summary} ({})\nX-Mailer: {}\n\nGroup                 : {g}\nService               : {s}\nTime noticed          : {}\nSecs until next alert : {}\n",
+        "To: {}\nSubject: {alert} {g}/{s}: {summary} ({})\nX-Mailer: {}\n\n\nGroup                 : {g}\nService               : {s}\nTime noticed          : {}\nSecs until next alert : {}\n",
         rest.join(","),
         short_time(t),
         std::env::args().next().unwrap_or_default(),
@@ -1025,7 +1084,7 @@ pub fn mail_alert(args: &[String], stdin: &str) -> i32 {
         "Members               : {}",
         o.get(&'h').cloned().unwrap_or_default()
     )));
-    text.push_str("\nDetailed text (if any) follows:\n-------------------------------\n");
+    text.push_str("\n\nDetailed text (if any) follows:\n-------------------------------\n");
     text.push_str(&detail);
     let sendmail = std::env::var("MON_SENDMAIL").unwrap_or_else(|_| "/usr/lib/sendmail".into());
     let mut cmd = std::process::Command::new(&sendmail);

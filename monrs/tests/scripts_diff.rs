@@ -5,6 +5,7 @@
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::symlink;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -271,5 +272,163 @@ fn lvs_alert_runs_ipvsadm_with_seed_arguments() {
     assert_eq!(
         std::fs::read_to_string(d.join("calls")).unwrap(),
         "-d -t 10.0.0.1:80 -r 192.168.1.2:80\n-a -t 10.0.0.1:80 -r 192.168.1.2:80 -w 100 -g\n"
+    );
+}
+
+/// Runs `prog args` with `stdin` in a private mount namespace where
+/// `dir` (holding a recording `sendmail` and `mon/`) is overlaid on
+/// `/usr/lib` and `dir/log` on `/var/log`: the originals hard-code
+/// /usr/lib/sendmail and /var/log/mon/test.alert.log, and nothing outside
+/// the namespace sees the fakes.
+fn run_overlaid(dir: &Path, prog: &str, args: &[&str], stdin: &str) -> (String, i32) {
+    let d = dir.display().to_string();
+    for sub in ["lib-work", "log-work", "log/mon"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    let script = format!(
+        "mount -t overlay overlay -o lowerdir=/usr/lib,upperdir={d}/lib,workdir={d}/lib-work /usr/lib && \
+         mount -t overlay overlay -o lowerdir=/var/log,upperdir={d}/log,workdir={d}/log-work /var/log && \
+         exec \"$@\""
+    );
+    let mut a = vec![
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        &script,
+        "sh",
+        prog,
+    ];
+    a.extend_from_slice(args);
+    run("unshare", &a, &[("TZ", "UTC")], stdin)
+}
+
+fn fake_sendmail(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir.join("lib")).unwrap();
+    let p = dir.join("lib/sendmail");
+    std::fs::write(
+        &p,
+        format!(
+            "#!/bin/sh\n{{ echo \"argv: $*\"; cat; echo '<end>'; }} >> {}/mail\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn mail_alert_matches_original() {
+    require_reference();
+    let me = ours("mail.alert");
+    let members = (1..=30)
+        .map(|i| format!("www{i}.example.com"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["root@localhost", "ops@example.com"],
+        vec!["-u", "root"],
+        vec!["-f", "mon@example.com", "root"],
+        vec!["-S", "summary from the command line", "root"],
+        vec!["-l", "600", "root"],
+        // mon passes -T for traps; the original warns and still mails
+        vec!["-T", "root"],
+    ];
+    let mut got = Vec::new();
+    for prog in ["/usr/lib/mon/alert.d/mail.alert", me.as_str()] {
+        let d = scratch("mailalert");
+        fake_sendmail(&d);
+        for extra in &cases {
+            let mut args = vec![
+                "-s",
+                "http",
+                "-g",
+                "web",
+                "-h",
+                members.as_str(),
+                "-t",
+                "1795635646",
+            ];
+            args.extend(extra.iter().copied());
+            let (_, code) = run_overlaid(
+                &d,
+                prog,
+                &args,
+                "h1 h2\nHOST h1: timeout\nHOST h2: refused\n",
+            );
+            assert_eq!(code, 0, "{prog} {args:?}");
+        }
+        // an empty stdin (startup alerts) too
+        run_overlaid(
+            &d,
+            prog,
+            &["-s", "s", "-g", "g", "-h", "h", "-t", "1", "root"],
+            "",
+        );
+        let mail = std::fs::read_to_string(d.join("mail")).unwrap();
+        got.push(mail.replace(prog, "PROG"));
+    }
+    assert_eq!(got[0], got[1]);
+    assert!(got[0].contains("argv: -oi -t -f mon@example.com -F mon@example.com\n"));
+    assert!(got[0].contains("Subject: UPALERT web/http: h1 h2 (Wed Nov 25 19:40:46)\n"));
+    assert!(got[0].contains("\t\t\twww"), "members wrapped:\n{}", got[0]);
+    assert_eq!(got[0].matches("<end>").count(), cases.len() + 1);
+}
+
+#[test]
+fn test_alert_matches_original() {
+    require_reference();
+    let me = ours("test.alert");
+    let mut lines = Vec::new();
+    for prog in ["/usr/lib/mon/alert.d/test.alert", me.as_str()] {
+        let d = scratch("testalert");
+        std::fs::create_dir_all(d.join("lib")).unwrap();
+        for args in [
+            vec![
+                "-s",
+                "http",
+                "-g",
+                "web",
+                "-h",
+                "h1 h2",
+                "-t",
+                "1795635646",
+                "a",
+                "two words",
+            ],
+            vec![
+                "-s",
+                "http",
+                "-g",
+                "web",
+                "-h",
+                "h1",
+                "-t",
+                "1795635646",
+                "-u",
+            ],
+        ] {
+            let (_, code) = run_overlaid(&d, prog, &args, "ignored\n");
+            assert_eq!(code, 0);
+        }
+        let log = std::fs::read_to_string(d.join("log/mon/test.alert.log")).unwrap();
+        // `date` in front of the arguments: same shape, the time itself
+        // differs between the runs
+        lines.push(
+            log.lines()
+                .map(|l| {
+                    let (date, rest) = l.split_once(" -s ").unwrap();
+                    assert!(date.contains(" UTC "), "{l}");
+                    format!("DATE -s {rest}")
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(lines[0], lines[1]);
+    assert_eq!(
+        lines[0][0],
+        "DATE -s http -g web -h h1 h2 -t 1795635646 a two words"
     );
 }
