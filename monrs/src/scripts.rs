@@ -226,21 +226,18 @@ fn http_get_many(
 ) -> Vec<HttpResult> {
     let mut conns: Vec<HttpConn> = Vec::with_capacity(hosts.len());
     // epoll rather than poll: a wake-up costs the ready sockets, not a
-    // scan of every socket in flight
+    // scan of every socket in flight. Edge-triggered for both directions,
+    // registered once: http_step always goes on until it would block.
     // SAFETY: plain epoll instance creation, owned by the guard.
     let ep = FdGuard(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) });
-    let watch = |op: libc::c_int, c: &HttpConn, i: usize| {
+    let watch = |c: &HttpConn, i: usize| {
         let mut ev = libc::epoll_event {
-            events: if c.state == HttpState::Reading {
-                libc::EPOLLIN as u32
-            } else {
-                libc::EPOLLOUT as u32
-            },
+            events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLET) as u32,
             u64: i as u64,
         };
         if let Some(fd) = &c.fd {
             // SAFETY: registering our socket with our epoll instance.
-            unsafe { libc::epoll_ctl(ep.0, op, fd.0, &mut ev) };
+            unsafe { libc::epoll_ctl(ep.0, libc::EPOLL_CTL_ADD, fd.0, &mut ev) };
         }
     };
     let mut next = 0;
@@ -252,7 +249,7 @@ fn http_get_many(
             let c = http_start(&hosts[next], port, path, ua, limit);
             if c.state != HttpState::Done {
                 active += 1;
-                watch(libc::EPOLL_CTL_ADD, &c, next);
+                watch(&c, next);
             }
             conns.push(c);
             next += 1;
@@ -286,14 +283,11 @@ fn http_get_many(
             if c.state == HttpState::Done {
                 continue;
             }
-            let before = c.state;
             http_step(c);
             if c.state == HttpState::Done {
                 // closing the socket also removes it from the epoll set
                 c.fd = None;
                 active -= 1;
-            } else if before != HttpState::Reading && c.state == HttpState::Reading {
-                watch(libc::EPOLL_CTL_MOD, c, i);
             }
         }
     }
