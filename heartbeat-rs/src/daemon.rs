@@ -267,6 +267,10 @@ impl Daemon {
                     let out = self.plan.partition_return(&node);
                     self.planner_outputs(out);
                 }
+                Event::LateReturn(node) => {
+                    let out = self.plan.late_return(&node);
+                    self.planner_outputs(out);
+                }
                 Event::Deliver(m) => {
                     let builtin = matches!(
                         m.t(),

@@ -89,6 +89,10 @@ pub enum Event {
     /// A node we declared dead is heartbeating again with the same
     /// generation: a healed partition.
     PartitionReturn(String),
+    /// A live node's heartbeat came back after a gap longer than the dead
+    /// time we advertise: it has probably declared us dead and taken our
+    /// groups, while we never declared it dead (a one-sided partition).
+    LateReturn(String),
     /// Any other message for the upper layers (resources, rc.d scripts).
     Deliver(Message),
 }
@@ -774,6 +778,9 @@ impl Membership {
 
     fn on_status(&mut self, i: usize, seq: u64, msg: &Message, now: u64, out: &mut Vec<Event>) {
         let has_protocol = msg.get("protocol").is_some();
+        let our_dt = self.nodes[i]
+            .last_status_at
+            .map(|prev| self.advertised_dt(prev));
         let n = &mut self.nodes[i];
         if !has_protocol && !self.flow_control_logged {
             self.flow_control_logged = true;
@@ -803,6 +810,10 @@ impl Membership {
                     Level::Warn,
                     format!("Late heartbeat: Node {}: interval {interval} ms", n.name),
                 ));
+            }
+            // (a node we declared dead comes back as PartitionReturn instead)
+            if our_dt.is_some_and(|dt| interval > dt) && n.status != NodeStatus::Dead {
+                out.push(Event::LateReturn(n.name.clone()));
             }
         }
         n.last_status_at = Some(now);

@@ -721,6 +721,31 @@ impl Planner {
         out
     }
 
+    /// The peer's heartbeat came back after a gap longer than our dead
+    /// time, but we never declared it dead: it has probably taken our groups
+    /// over and will give them back on seeing us ([`Self::partition_return`]
+    /// on its side). Announce our own groups again (IPaddr's gratuitous
+    /// ARP) so that clients follow us and not the node giving them up.
+    pub fn late_return(&mut self, node: &str) -> Vec<Output> {
+        let mut out = Vec::new();
+        if self.shutting_down || Some(node) != self.peer.as_deref() {
+            return out;
+        }
+        let ours: Vec<String> = self
+            .own_keys()
+            .into_iter()
+            .filter(|k| self.held.contains(k))
+            .collect();
+        if !ours.is_empty() {
+            out.push(Output::Log(
+                Level::Info,
+                format!("{node} may have taken our resource groups: announcing them again."),
+            ));
+            self.run(Action::Refresh(ours), Then::Nothing, &mut out);
+        }
+        out
+    }
+
     /// Clean stop: report none, release everything, then `shutdone`.
     pub fn shutdown(&mut self) -> Vec<Output> {
         let mut out = Vec::new();

@@ -236,6 +236,37 @@ fn late_heartbeat_warnings() {
     );
 }
 
+/// Regression: after a one-sided partition (the peer declared us dead and
+/// took our VIP, we never declared it dead) nothing re-announced the VIP,
+/// and clients kept the peer's MAC after the peer gave it back.
+#[test]
+fn a_gap_longer_than_our_dead_time_is_a_late_return() {
+    let mut m = m();
+    up(&mut m, 100);
+    // The peer advertises 10 s; we advertise 5 s (7 s in our first 5 s).
+    let slow = |seq: u64| {
+        let mut s = status(seq, 100, "active", true);
+        s.set("dt", "2710");
+        s
+    };
+    let ev = m.on_message(6000, 0, slow(3));
+    assert!(
+        !ev.iter().any(|e| matches!(e, Event::LateReturn(_))),
+        "{ev:?}"
+    );
+    // 6.9 s: more than our 5 s, less than its 10 s (and our start-up 7 s
+    // window is over)
+    let ev = m.on_message(12900, 0, slow(4));
+    assert!(ev.contains(&Event::LateReturn("www4".into())), "{ev:?}");
+    assert_eq!(m.node_status("www4"), Some(NodeStatus::Active));
+    // within our dead time: nothing
+    let ev = m.on_message(17000, 0, slow(5));
+    assert!(
+        !ev.iter().any(|e| matches!(e, Event::LateReturn(_))),
+        "{ev:?}"
+    );
+}
+
 #[test]
 fn replay_restart_and_partition_return() {
     let mut m = m();
@@ -267,6 +298,10 @@ fn replay_restart_and_partition_return() {
     let ev = m.on_message(9001, 0, status(5, 101, "active", true));
     assert!(logs(&ev).contains(&"CRIT: Cluster node www4 returning after partition.".into()));
     assert!(ev.contains(&Event::PartitionReturn("www4".into())));
+    assert!(
+        !ev.iter().any(|e| matches!(e, Event::LateReturn(_))),
+        "a partition return is not also a late return: {ev:?}"
+    );
     assert_eq!(m.node_status("www4"), Some(NodeStatus::Active));
 }
 

@@ -326,6 +326,36 @@ fn healed_partition_converges_to_one_owner_per_group() {
     assert!(s.jobs.contains(&"www4 refresh 10.0.0.101".to_string()));
 }
 
+/// Regression: only www4 saw the partition; www3 keeps its group and must
+/// announce it again once www4 has given it back.
+#[test]
+fn one_sided_partition_reannounces_our_groups() {
+    let mut s = started(AutoFailback::Off);
+    s.alive = [false, true];
+    let o = s.p[1].node_dead("www3", DeathCause::Timeout, 1);
+    s.pump(1, o);
+    s.alive = [true, true];
+    assert_eq!(s.held(1).len(), 2);
+    s.jobs.clear();
+    let o = s.p[1].partition_return("www3");
+    s.pump(1, o);
+    let o = s.p[0].late_return("www4");
+    s.pump(0, o);
+    assert_eq!(s.held(0), ["10.0.0.100"]);
+    assert_eq!(s.held(1), ["10.0.0.101"]);
+    assert_eq!(
+        s.jobs,
+        [
+            "www4 release 10.0.0.100",
+            "www4 refresh 10.0.0.101",
+            "www3 refresh 10.0.0.100"
+        ]
+    );
+    // a late heartbeat from a node we do not know, or while stopping:
+    // nothing
+    assert!(s.p[0].late_return("www9").is_empty());
+}
+
 #[test]
 fn standby_request_without_reply_is_cancelled() {
     let mut s = started(AutoFailback::On);
