@@ -179,11 +179,29 @@ fn auto_failback_off_keeps_resources_where_they_are() {
 #[test]
 fn cut_link_then_heal_converges_to_one_owner() {
     let (net, mut a, mut b) = pair("off");
+    // One at a time (two nodes starting together wait out the 10 s
+    // RQSTDELAY, as 3.0.6 does), then www4 takes its own group.
     a.start();
+    assert!(
+        wait_for(T, || a.has_mark("svc3") && a.has_mark("svc4")).is_some(),
+        "{}",
+        a.log()
+    );
     b.start();
     assert!(
-        wait_for(Duration::from_secs(15), || a.has_mark("svc3")
-            && b.has_mark("svc4"))
+        wait_for(T, || b
+            .log()
+            .contains("remote resource transition completed."))
+        .is_some(),
+        "{}",
+        b.log()
+    );
+    let (rc, _, err) = b.tool(env!("CARGO_BIN_EXE_hb_takeover"), &["local"]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(
+        wait_for(T, || a.has_mark("svc3")
+            && b.has_mark("svc4")
+            && !a.has_mark("svc4"))
         .is_some(),
         "{}\n{}",
         a.log(),

@@ -2,7 +2,7 @@
 //! nodes, one node running the original and the other ours.
 
 use crate::support::netns::{wait_for, Net, Node, RealNode};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const KEYS: &str = "auth 1\n1 sha1 interop-secret\n";
 const RES: &str = "www3 marker::svc3\nwww4 marker::svc4\n";
@@ -21,6 +21,13 @@ fn hacf() -> &'static str {
 // Upper bounds only: generous for loaded CI machines.
 const T: Duration = Duration::from_secs(45);
 
+/// For its first 5 s a node advertises deadtime + 2 s (both 3.0.6 and
+/// ours): wait until a node started at `since` advertises its real dead
+/// time before killing it.
+fn settle(since: Instant) {
+    std::thread::sleep(Duration::from_millis(5600).saturating_sub(since.elapsed()));
+}
+
 #[test]
 fn interop_with_heartbeat_3_0_6_both_directions() {
     crate::support::require_reference();
@@ -31,6 +38,7 @@ fn interop_with_heartbeat_3_0_6_both_directions() {
     ours.script("marker", &marker(&ours.dir.join("marks")));
 
     // The original alone takes everything after initdead.
+    let real_started = Instant::now();
     real.start();
     assert!(
         wait_for(T, || real.has_mark("svc3") && real.has_mark("svc4")).is_some(),
@@ -64,8 +72,7 @@ fn interop_with_heartbeat_3_0_6_both_directions() {
         "{}",
         real.log()
     );
-    // let both advertise their real dead time (start-up adds 2 s for 5 s)
-    std::thread::sleep(Duration::from_secs(5));
+    settle(real_started);
 
     // The original dies: ours takes svc3 within its dead time.
     real.kill9();
@@ -75,6 +82,10 @@ fn interop_with_heartbeat_3_0_6_both_directions() {
     std::fs::remove_file(real.dir.join("marks/svc3")).ok();
 
     // It returns (new generation): ours gives svc3 back.
+    let standbys = ours
+        .log()
+        .matches("Other node completed standby takeover")
+        .count();
     real.start();
     assert!(
         wait_for(T, || real.has_mark("svc3") && !ours.has_mark("svc3")).is_some(),
@@ -82,7 +93,17 @@ fn interop_with_heartbeat_3_0_6_both_directions() {
         real.log(),
         ours.log()
     );
-    std::thread::sleep(Duration::from_secs(5));
+    // the standby exchange ends with the original's "done"
+    assert!(
+        wait_for(T, || ours
+            .log()
+            .matches("Other node completed standby takeover")
+            .count()
+            > standbys)
+        .is_some(),
+        "{}",
+        ours.log()
+    );
 
     // Ours stops cleanly: the original gets the shutdown notice and takes svc4.
     // (3.0.6 itself logs "node www4: is dead" a dead time after the
@@ -97,6 +118,7 @@ fn interop_with_heartbeat_3_0_6_both_directions() {
     );
 
     // Ours comes back and gets svc4 back, then dies: the original takes over.
+    let ours_started = Instant::now();
     ours.start();
     assert!(
         wait_for(T, || ours.has_mark("svc4") && !real.has_mark("svc4")).is_some(),
@@ -104,7 +126,7 @@ fn interop_with_heartbeat_3_0_6_both_directions() {
         real.log(),
         ours.log()
     );
-    std::thread::sleep(Duration::from_secs(5));
+    settle(ours_started);
     ours.kill9();
     std::fs::remove_file(ours.dir.join("marks/svc4")).ok();
     assert!(

@@ -137,7 +137,7 @@ fn daemon_mode_pidfile_status_and_stop() {
     let (rc, _, _) = n.tool(hb, &["--node", "www3"]);
     assert_eq!(rc, 0);
     let pidfile = n.dir.join("run/heartbeat.pid");
-    assert!(wait_for(Duration::from_secs(5), || pidfile.exists()).is_some());
+    assert!(wait_for(Duration::from_secs(30), || pidfile.exists()).is_some());
     let (rc, out, _) = n.tool(hb, &["-s", "--node", "www3"]);
     assert_eq!(rc, 0, "{out}");
     assert!(
@@ -149,7 +149,7 @@ fn daemon_mode_pidfile_status_and_stop() {
     assert_eq!(rc, 1, "a second daemon is refused");
     assert!(err.contains("already running"), "{err}");
     assert!(
-        wait_for(Duration::from_secs(5), || n.log().contains("Comm_now_up")).is_some(),
+        wait_for(Duration::from_secs(30), || n.log().contains("Comm_now_up")).is_some(),
         "{}",
         n.log()
     );
@@ -159,7 +159,7 @@ fn daemon_mode_pidfile_status_and_stop() {
         .write_mode("etc/authkeys", "auth 2\n2 sha1 newkey\n", 0o600);
     assert_eq!(n.tool(hb, &["-r"]).0, 0);
     assert!(
-        wait_for(Duration::from_secs(5), || n
+        wait_for(Duration::from_secs(30), || n
             .log()
             .contains("info: Rereading authentication file."))
         .is_some(),
@@ -168,7 +168,7 @@ fn daemon_mode_pidfile_status_and_stop() {
     );
     assert_eq!(n.tool(hb, &["-r"]).0, 0);
     assert!(
-        wait_for(Duration::from_secs(5), || n
+        wait_for(Duration::from_secs(30), || n
             .log()
             .contains("info: Configuration unchanged."))
         .is_some(),
@@ -179,7 +179,7 @@ fn daemon_mode_pidfile_status_and_stop() {
     n.dir.write("etc/ha.cf", &format!("{cf}# edited\n"));
     assert_eq!(n.tool(hb, &["-r"]).0, 0);
     assert!(
-        wait_for(Duration::from_secs(5), || n
+        wait_for(Duration::from_secs(30), || n
             .log()
             .contains("changed: restart heartbeat to apply it"))
         .is_some(),
