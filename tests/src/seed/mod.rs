@@ -19,6 +19,7 @@
 
 pub mod debian;
 pub mod load;
+pub mod scenario;
 
 use std::ffi::CString;
 use std::fs;
@@ -371,6 +372,10 @@ pub trait Director: Send {
     /// Starts heartbeat again in the running director (after
     /// [`Director::kill_heartbeat`]), as `/etc/init.d/heartbeat start`.
     fn start_heartbeat(&mut self);
+    /// Power cut: every process of the director dies at once. The network
+    /// namespace's kernel state stays; [`Cluster::reboot`] clears it.
+    /// [`Director::boot`] may follow (it must start from a clean `/run`).
+    fn crash(&mut self);
     /// heartbeat's log (`/var/log/ha-log` inside), for timelines and
     /// assertion messages.
     fn log(&self) -> String;
@@ -558,6 +563,12 @@ impl Director for OursDirector {
 
     fn boot(&mut self) {
         assert!(self.child.is_none(), "{} already booted", self.node);
+        // /run is a tmpfs on a real machine: nothing survives a reboot.
+        let run = self.root.join("run");
+        let _ = fs::remove_dir_all(&run);
+        for d in ["heartbeat", "mon", "lock"] {
+            fs::create_dir_all(run.join(d)).unwrap();
+        }
         let script = self.boot_script();
         fs::write(self.root.join("boot.sh"), &script).unwrap();
         let fifo = CString::new(self.root.join("run/pid1.fifo").display().to_string()).unwrap();
@@ -608,6 +619,14 @@ impl Director for OursDirector {
         f.write_all(b"heartbeat\n").unwrap();
     }
 
+    fn crash(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // --kill-child: the namespace's PID 1 dies, the kernel kills the rest.
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
     fn log(&self) -> String {
         let mut s = String::new();
         for name in ["ha-log", "ha-console"] {
@@ -626,11 +645,7 @@ impl Director for OursDirector {
 
 impl Drop for OursDirector {
     fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            // --kill-child: the namespace's PID 1 dies, the kernel kills the rest.
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        self.crash();
         if std::env::var_os("SEED_KEEP").is_none() {
             let _ = fs::remove_dir_all(&self.root);
         }
@@ -762,6 +777,23 @@ impl Cluster {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// Reboots a director: power cut, the kernel state a reboot loses
+    /// (its addresses beyond eth0's own, the IPVS table) cleared, boot.
+    pub fn reboot(&mut self, h: Host) {
+        self.director(h).crash();
+        let ipvsadm = default_bin_dir().join("ipvsadm");
+        let script = format!(
+            "ip addr del {VIP}/24 dev eth0 2>/dev/null; ip addr del {VIP}/32 dev lo 2>/dev/null; {} -C",
+            ipvsadm.display()
+        );
+        let out = netns_command(&self.topo.path(h), &["/bin/sh", "-c", &script])
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .output()
+            .expect("clear the director's kernel state");
+        assert!(out.status.success(), "reboot {h:?}: {out:?}");
+        self.director(h).boot();
     }
 
     /// Both directors' logs, for assertion messages.

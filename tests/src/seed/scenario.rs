@@ -1,0 +1,521 @@
+//! The seed's tests as drivers: section 2.5 (balance), 2.5.3 (A/D, a web
+//! node fails and returns), 2.6 (B, the master director is lost) and C
+//! (the master returns). Each injects its fault into a running
+//! [`Cluster`], watches what the tools do and what a client sees, and
+//! returns the measurements; the lab tests assert on them and the demo
+//! prints them as a timeline.
+
+use super::{client_addr, get_titles, Cluster, Host, Outage, Probe, Prober, State, CLIENTS};
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub const WEB1: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 11);
+pub const WEB2: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 12);
+pub const WWW4: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 4);
+/// puck's real servers, in `State::dests` order.
+pub const ALL_DESTS: [Ipv4Addr; 3] = [WWW4, WEB1, WEB2];
+
+/// Bounds for waits: generous, because the lab shares two host cores with
+/// builds and other VMs, but finite so a broken cluster fails the test.
+pub const BOOT_LIMIT: Duration = Duration::from_secs(90);
+pub const EVENT_LIMIT: Duration = Duration::from_secs(90);
+
+/// What happened, in seconds since the cluster started; printed as it
+/// happens when `echo` is set (the demo).
+pub struct Timeline {
+    t0: Instant,
+    /// Wall clock at `t0`, to place heartbeat's log lines.
+    wall0: f64,
+    pub events: Mutex<Vec<(f64, String)>>,
+    /// Print each event as it is noted (else see [`Timeline::flush`]).
+    pub echo: bool,
+    printed: Mutex<usize>,
+}
+
+impl Timeline {
+    pub fn new(cluster: &Cluster, echo: bool) -> Timeline {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        Timeline {
+            t0: cluster.t0,
+            wall0: now - cluster.t0.elapsed().as_secs_f64(),
+            events: Mutex::new(vec![]),
+            echo,
+            printed: Mutex::new(0),
+        }
+    }
+
+    pub fn now(&self) -> f64 {
+        self.t0.elapsed().as_secs_f64()
+    }
+
+    pub fn note(&self, at: f64, what: impl Into<String>) {
+        let what = what.into();
+        let mut ev = self.events.lock().unwrap();
+        ev.push((at, what));
+        if self.echo {
+            let mut printed = self.printed.lock().unwrap();
+            for (at, what) in &ev[*printed..] {
+                println!("{}", Self::line(*at, what));
+            }
+            *printed = ev.len();
+        }
+    }
+
+    fn line(at: f64, what: &str) -> String {
+        match what.strip_prefix("log ") {
+            // heartbeat's log has whole seconds.
+            Some(w) => format!("{:5.0}s      {w}", at.floor()),
+            None => format!("{at:7.1}s  {what}"),
+        }
+    }
+
+    /// Prints the events not printed yet, in time order.
+    pub fn flush(&self) {
+        let ev = self.events.lock().unwrap();
+        let mut printed = self.printed.lock().unwrap();
+        let mut new: Vec<&(f64, String)> = ev[*printed..].iter().collect();
+        new.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (at, what) in new {
+            println!("{}", Self::line(*at, what));
+        }
+        *printed = ev.len();
+    }
+
+    /// Seconds since the start for a heartbeat log time stamp (`Nov 26
+    /// 00:51:48`, local time of the day only).
+    fn log_secs(&self, stamp: &str) -> Option<f64> {
+        let hms: Vec<f64> = stamp
+            .split_whitespace()
+            .nth(2)?
+            .split(':')
+            .map(|x| x.parse().ok())
+            .collect::<Option<_>>()?;
+        let [h, m, s] = hms[..] else { return None };
+        let day = self.wall0 - self.wall0.rem_euclid(86400.0);
+        let mut t = day + h * 3600.0 + m * 60.0 + s - self.wall0;
+        if t < -43200.0 {
+            t += 86400.0;
+        }
+        Some(t)
+    }
+}
+
+/// The lines of heartbeat's logs worth a timeline entry (what the tools
+/// did), newer than `since`: (seconds, node, text).
+pub fn heartbeat_actions(c: &Cluster, tl: &Timeline, since: f64) -> Vec<(f64, String)> {
+    let mut out = vec![];
+    for d in [&c.www3, &c.www4] {
+        let log = d.log();
+        let text = log
+            .split("--- ")
+            .find(|part| part.starts_with("ha-log"))
+            .unwrap_or("");
+        for line in text.lines() {
+            let Some((stamp, msg)) = line.split_once(" heartbeat: ") else {
+                continue;
+            };
+            let msg = msg.split_once(": ").map_or(msg, |(_, m)| m);
+            let msg = msg
+                .trim_start_matches("info: ")
+                .trim_start_matches("WARN: ");
+            let keep = [
+                "is dead",
+                "Dead",
+                "Taking over",
+                "Acquiring resource",
+                "Releasing resource",
+                "Running /etc",
+                "returning after partition",
+            ]
+            .iter()
+            .any(|k| msg.contains(k));
+            if !keep {
+                continue;
+            }
+            let Some(at) = tl.log_secs(stamp) else {
+                continue;
+            };
+            if at + 1.0 >= since {
+                out.push((at, format!("{}: {}", d.node(), msg.trim())));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    out.dedup();
+    out
+}
+
+/// Waits for a state, noting when it was reached; panics with the logs
+/// when it is not reached within `limit`.
+pub fn wait_for(
+    c: &Cluster,
+    tl: &Timeline,
+    what: &str,
+    limit: Duration,
+    f: impl FnMut(&State) -> bool,
+) -> (f64, State) {
+    match c.wait_state(limit, f) {
+        Ok(s) => {
+            let at = tl.now();
+            tl.note(at, what);
+            (at, s)
+        }
+        Err(s) => panic!(
+            "timed out after {limit:?} waiting for: {what}\nlast state: {s:?}\n{}",
+            c.logs()
+        ),
+    }
+}
+
+/// www3 directs with all three real servers and www4 is a real server.
+pub fn www3_directs(s: &State) -> bool {
+    s.vip_on_eth0 == [Host::Www3]
+        && s.service3
+        && s.dests3 == ALL_DESTS
+        && !s.service4
+        && s.www4_vip_on_lo
+}
+
+/// www4 has taken over: VIP on its eth0, its own table with the three.
+pub fn www4_directs(s: &State) -> bool {
+    s.vip_on_eth0.contains(&Host::Www4) && s.service4 && s.dests4 == ALL_DESTS && !s.www4_vip_on_lo
+}
+
+/// Boots the cluster's roles: waits for www3 to direct.
+pub fn wait_ready(c: &Cluster, tl: &Timeline) -> f64 {
+    let (at, _) = wait_for(
+        c,
+        tl,
+        "www3 holds the VIP, its puck loaded 3 real servers (www4 is one, VIP on its lo:0)",
+        BOOT_LIMIT,
+        www3_directs,
+    );
+    at
+}
+
+/// Section 2.5: the titles clients see.
+#[derive(Debug)]
+pub struct Balance {
+    /// Every client address's answers (first request scheduled by wlc,
+    /// the rest by the persistence template).
+    pub per_client: Vec<(Ipv4Addr, Vec<Result<String, String>>)>,
+    /// How many clients each title's server got.
+    pub clients_per_title: BTreeMap<String, usize>,
+}
+
+/// `rounds` requests from each of the client addresses, one client after
+/// the other.
+pub fn balance(c: &Cluster, tl: &Timeline, rounds: usize) -> Balance {
+    let mut per_client = vec![];
+    let mut clients_per_title = BTreeMap::new();
+    for n in 0..CLIENTS {
+        let src = client_addr(n);
+        let r = get_titles(&c.topo, src, rounds, Duration::from_secs(5));
+        if let Some(Ok(t)) = r.first() {
+            *clients_per_title.entry(t.clone()).or_insert(0) += 1;
+        }
+        per_client.push((src, r));
+    }
+    let summary: Vec<String> = clients_per_title
+        .iter()
+        .map(|(t, n)| format!("{t} {n}"))
+        .collect();
+    tl.note(
+        tl.now(),
+        format!(
+            "balance: {} clients x {rounds} requests; clients per server: {} (wlc, equal weights; -p 360 keeps each client on one server)",
+            CLIENTS,
+            summary.join(", ")
+        ),
+    );
+    Balance {
+        per_client,
+        clients_per_title,
+    }
+}
+
+/// The seed's own client: `get_title.pl` (Perl, LWP, 100 requests) run in
+/// the client namespace. Its output lines.
+pub fn get_title_pl(c: &Cluster, count: usize) -> Vec<String> {
+    let script = super::seed_dir().join("get_title.pl");
+    let out = super::netns_command(
+        &c.topo.path(Host::Client),
+        &[
+            "/usr/bin/perl",
+            &script.display().to_string(),
+            "http://10.0.0.100/",
+            &count.to_string(),
+        ],
+    )
+    .output()
+    .expect("run get_title.pl");
+    assert!(out.status.success(), "get_title.pl: {out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Requests in `[from, to)` and how many failed.
+pub fn count(probes: &[Probe], from: f64, to: f64) -> (usize, usize) {
+    let w: Vec<&Probe> = probes
+        .iter()
+        .filter(|p| p.at >= from && p.at < to)
+        .collect();
+    (w.len(), w.iter().filter(|p| p.result.is_err()).count())
+}
+
+/// Waits until the prober has `n` answers started after `after`.
+pub fn settle(prober: &Prober, after: f64, n: usize, limit: Duration) {
+    let t = Instant::now();
+    while prober.probes().iter().filter(|p| p.at > after).count() < n && t.elapsed() < limit {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Section 2.5.3 (A/D): httpd on node01 stops, then starts again.
+#[derive(Debug)]
+pub struct WebFailure {
+    pub stopped: f64,
+    pub removed: f64,
+    pub restarted: f64,
+    pub readded: f64,
+    /// Client requests (all addresses, rotating) failed between the stop
+    /// and mon's removal: those the persistence templates sent to node01.
+    pub errors_before_removal: (usize, usize),
+    /// (requests, failures) from the removal until httpd came back.
+    pub after_removal: (usize, usize),
+    /// (requests, failures) after the re-add.
+    pub after_readd: (usize, usize),
+}
+
+pub fn web_node_failure(c: &mut Cluster, tl: &Timeline, prober: &Prober) -> WebFailure {
+    let stopped = tl.now();
+    c.web(Host::Web1).stop();
+    tl.note(stopped, "A: httpd on node01 (10.0.0.11) stopped");
+    let (removed, _) = wait_for(
+        c,
+        tl,
+        "A: mon's http.monitor failed, lvs.alert ran `ipvsadm -d ... -r 10.0.0.11:80`: node01 gone from www3's table",
+        EVENT_LIMIT,
+        |s| s.dests3 == [WWW4, WEB2],
+    );
+    // Let clients run against the reduced table for a while.
+    settle(prober, removed + 0.5, 20, EVENT_LIMIT);
+    let restarted = tl.now();
+    c.web(Host::Web1).start();
+    tl.note(restarted, "D: httpd on node01 started again");
+    let (readded, _) = wait_for(
+        c,
+        tl,
+        "D: mon's upalert ran `lvs.alert -u`: `ipvsadm -a ... -r 10.0.0.11:80 -g -w 100`, node01 back",
+        EVENT_LIMIT,
+        |s| s.dests3 == ALL_DESTS,
+    );
+    settle(prober, readded, 10, EVENT_LIMIT);
+    let p = prober.probes();
+    let r = WebFailure {
+        stopped,
+        removed,
+        restarted,
+        readded,
+        errors_before_removal: count(&p, stopped, removed),
+        // Requests that started before the removal was observed may still
+        // have been scheduled to node01: count from 0.3 s later.
+        after_removal: count(&p, removed + 0.3, restarted),
+        after_readd: count(&p, readded, f64::MAX),
+    };
+    tl.note(
+        tl.now(),
+        format!(
+            "A/D: detected in {:.1}s; clients saw {} errors in {} requests until then, {} in {} after; back {:.1}s after httpd started",
+            removed - stopped,
+            r.errors_before_removal.1,
+            r.errors_before_removal.0,
+            r.after_removal.1,
+            r.after_removal.0,
+            readded - restarted
+        ),
+    );
+    r
+}
+
+/// How the master is lost (section 2.6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loss {
+    /// www3's cable is pulled (its bridge port goes down).
+    LinkCut,
+    /// `kill -9` of www3's heartbeat: mon, its VIP and IPVS table stay.
+    KillHeartbeat,
+}
+
+/// Test B's measurements.
+#[derive(Debug)]
+pub struct Failover {
+    pub how: Loss,
+    pub injected: f64,
+    /// When www4 had the VIP and its table.
+    pub took_over: f64,
+    /// What clients saw from the injection on (None: no request failed).
+    pub outage: Option<Outage>,
+    /// (requests, failures) from 1 s after the takeover on.
+    pub after: (usize, usize),
+}
+
+pub fn master_lost(c: &mut Cluster, tl: &Timeline, prober: &Prober, how: Loss) -> Failover {
+    let injected = tl.now();
+    match how {
+        Loss::LinkCut => {
+            c.topo.set_link(Host::Www3, false);
+            tl.note(injected, "B: www3's link cut (master director lost)");
+        }
+        Loss::KillHeartbeat => {
+            assert!(c.www3.kill_heartbeat(), "no heartbeat to kill on www3");
+            tl.note(injected, "B: kill -9 of www3's heartbeat");
+        }
+    }
+    let (took_over, _) = wait_for(
+        c,
+        tl,
+        "B: www4 took over: VIP on its eth0 (IPaddr/puck + send_arp), `puck start` loaded the 3 real servers, mon started",
+        EVENT_LIMIT,
+        www4_directs,
+    );
+    settle(prober, took_over + 1.0, 20, EVENT_LIMIT);
+    // The outage ends with the first success after the last failure; wait
+    // for a success after any failure seen so far.
+    let t = Instant::now();
+    while t.elapsed() < EVENT_LIMIT {
+        let p = prober.probes();
+        match Outage::find(&p, injected, None) {
+            Some(o) if o.recovered.is_none() => std::thread::sleep(Duration::from_millis(100)),
+            _ => break,
+        }
+    }
+    let p = prober.probes();
+    let outage = Outage::find(&p, injected, None);
+    for (at, what) in heartbeat_actions(c, tl, injected) {
+        tl.note(at, format!("log {what}"));
+    }
+    let after = count(&p, took_over + 1.0, f64::MAX);
+    let f = Failover {
+        how,
+        injected,
+        took_over,
+        outage,
+        after,
+    };
+    tl.note(tl.now(), format!("B: {}", failover_line(&f)));
+    f
+}
+
+/// One line for a failover: detection, takeover, what clients saw.
+pub fn failover_line(f: &Failover) -> String {
+    let seen = match &f.outage {
+        None => "clients saw no failed request".to_string(),
+        Some(o) => match o.gap() {
+            Some(g) => format!(
+                "clients saw errors for {g:.1}s ({} of {} requests failed)",
+                o.errors, o.requests
+            ),
+            None => format!("clients still failing ({} errors)", o.errors),
+        },
+    };
+    format!(
+        "{:?}: www4 directing {:.1}s after the fault; {seen}",
+        f.how,
+        f.took_over - f.injected
+    )
+}
+
+/// How the master comes back (test C).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Return {
+    /// The cable is plugged in again.
+    LinkRestored,
+    /// www3 is rebooted (after its heartbeat was killed: mon, the VIP
+    /// and the table it left behind go with the reboot).
+    Reboot,
+}
+
+/// Test C's measurements.
+#[derive(Debug)]
+pub struct Failback {
+    pub how: Return,
+    pub at: f64,
+    /// When www3 directed again with www4 a real server.
+    pub back: f64,
+    pub outage: Option<Outage>,
+    /// Titles clients got after the failback (several: through www3's IPVS).
+    pub titles_after: BTreeMap<String, usize>,
+    /// (requests, failures) from 1 s after the failback on.
+    pub after: (usize, usize),
+}
+
+pub fn master_returns(c: &mut Cluster, tl: &Timeline, prober: &Prober, how: Return) -> Failback {
+    let at = tl.now();
+    match how {
+        Return::LinkRestored => {
+            c.topo.set_link(Host::Www3, true);
+            tl.note(at, "C: www3's link restored");
+        }
+        Return::Reboot => {
+            c.reboot(Host::Www3);
+            tl.note(at, "C: www3 rebooted (heartbeat starts at boot)");
+        }
+    }
+    let (back, _) = wait_for(
+        c,
+        tl,
+        "C: www4 gave the VIP back (auto_failback on; puck stop: ipvsadm -C, killproc mon, lvs-r.sh puts the VIP on lo:0), www3 directs again",
+        EVENT_LIMIT,
+        www3_directs,
+    );
+    settle(prober, back + 1.0, 3 * CLIENTS as usize, EVENT_LIMIT);
+    let p = prober.probes();
+    let outage = Outage::find(&p, at, None);
+    for (t, what) in heartbeat_actions(c, tl, at) {
+        tl.note(t, format!("log {what}"));
+    }
+    let mut titles_after = BTreeMap::new();
+    for q in p.iter().filter(|q| q.at >= back + 1.0) {
+        if let Ok(t) = &q.result {
+            *titles_after.entry(t.clone()).or_insert(0) += 1;
+        }
+    }
+    let after = count(&p, back + 1.0, f64::MAX);
+    let seen = match &outage {
+        None => "clients saw no failed request".to_string(),
+        Some(o) => format!(
+            "clients saw errors for {} ({} of {} requests failed)",
+            o.gap().map_or("?".into(), |g| format!("{g:.1}s")),
+            o.errors,
+            o.requests
+        ),
+    };
+    let titles: Vec<String> = titles_after
+        .iter()
+        .map(|(t, n)| format!("{t} {n}"))
+        .collect();
+    tl.note(
+        tl.now(),
+        format!(
+            "C: {how:?}: www3 directing {:.1}s later; {seen}; titles since: {}",
+            back - at,
+            titles.join(", ")
+        ),
+    );
+    Failback {
+        how,
+        at,
+        back,
+        outage,
+        titles_after,
+        after,
+    }
+}
