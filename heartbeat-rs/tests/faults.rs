@@ -1,7 +1,7 @@
 //! Hostile and lossy networks: forged, replayed and stale packets change
 //! nothing; 20% loss causes no false failover; bad authkeys refuse to start.
 
-use crate::support::netns::{wait_for, Net, Node};
+use crate::support::netns::{in_ns, wait_for, Net, Node};
 use crate::support::TempDir;
 use heartbeat::auth::Method;
 use heartbeat::config::AuthKeys;
@@ -10,19 +10,6 @@ use std::net::UdpSocket;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Runs `f` on a thread inside the named network namespace.
-fn in_ns<T: Send + 'static>(
-    ns: &str,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> std::thread::JoinHandle<T> {
-    let path = format!("/run/netns/{ns}");
-    std::thread::spawn(move || {
-        let fd = std::fs::File::open(&path).expect("netns handle");
-        nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
-        f()
-    })
-}
 
 // Upper bound for waits (generous for loaded CI machines).
 const T: Duration = Duration::from_secs(30);

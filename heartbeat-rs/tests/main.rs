@@ -10,6 +10,7 @@ mod config_hacf;
 mod config_haresources;
 mod faults;
 mod interop;
+mod mcast;
 mod membership;
 mod planner;
 mod resources;
