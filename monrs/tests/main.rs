@@ -14,3 +14,4 @@ mod period_diff;
 mod protocol_diff;
 mod robustness;
 mod scripts_diff;
+mod timers_diff;

@@ -141,19 +141,19 @@ const COMMANDS: &[&str] = &[
     "quit",
 ];
 
-fn trap(grp: &str, svc: &str, sta: &str, sum: &str) -> String {
+pub(crate) fn trap(grp: &str, svc: &str, sta: &str, sum: &str) -> String {
     format!(
         "pro='0.3807'\nusr=''\nspc='1'\nseq='0'\ntyp='trap'\ngrp='{grp}'\nsvc='{svc}'\nsta='{sta}'\nspc='1'\ntsp='1795635674'\nsum='{sum}'\ndtl='detail\\201\\0adetail\\202'\n"
     )
 }
 
-struct Conn {
+pub(crate) struct Conn {
     w: TcpStream,
     r: BufReader<TcpStream>,
 }
 
 impl Conn {
-    fn open(port: u16) -> Conn {
+    pub(crate) fn open(port: u16) -> Conn {
         let start = Instant::now();
         loop {
             if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
@@ -170,7 +170,7 @@ impl Conn {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
-    fn cmd(&mut self, c: &str) -> Vec<String> {
+    pub(crate) fn cmd(&mut self, c: &str) -> Vec<String> {
         let n = 1;
         self.w.write_all(format!("{c}\n").as_bytes()).unwrap();
         let mut lines = Vec::new();
@@ -198,7 +198,7 @@ impl Conn {
 
 /// Mask what legitimately differs between two runs: epochs, durations,
 /// timers, pids, host name, the scratch directory.
-fn mask(l: &str, dir: &str) -> String {
+pub(crate) fn mask(l: &str, dir: &str) -> String {
     let l = l.replace(dir, "D");
     let mut out = Vec::new();
     for w in l.split(' ') {
