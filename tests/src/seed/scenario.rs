@@ -458,6 +458,25 @@ pub struct Failback {
 }
 
 pub fn master_returns(c: &mut Cluster, tl: &Timeline, prober: &Prober, how: Return) -> Failback {
+    if how == Return::LinkRestored {
+        // Why clients may see errors when the link returns: www3 kept the
+        // VIP through the partition, and its table is whatever its mon
+        // left of it.
+        let d = c.state().dests3;
+        let list: Vec<String> = d.iter().map(|a| a.to_string()).collect();
+        let why = if d.len() < ALL_DESTS.len() {
+            ": its mon, cut off, ran lvs.alert -X down for the real servers it could not reach"
+        } else {
+            ""
+        };
+        tl.note(
+            tl.now(),
+            format!(
+                "C: before: www3 (cut off, still holding the VIP) has [{}] in its table{why}",
+                list.join(", ")
+            ),
+        );
+    }
     let at = tl.now();
     match how {
         Return::LinkRestored => {
