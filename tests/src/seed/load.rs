@@ -8,7 +8,8 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -88,13 +89,15 @@ pub fn efficiency(single_rps: f64, multi_rps: f64, n: u32) -> f64 {
     multi_rps / (single_rps * f64::from(n))
 }
 
-/// One request on a fresh connection; returns the page's `<title>`.
-pub fn fetch_title(addr: SocketAddr, path: &str, timeout: Duration) -> Result<String, String> {
-    let mut s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect: {e}"))?;
-    s.set_read_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
-    s.set_write_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
+/// One request on a fresh connection from source address `src` (any
+/// local address when `None`); returns the page's `<title>`.
+pub fn fetch_title(
+    src: Option<Ipv4Addr>,
+    addr: SocketAddr,
+    path: &str,
+    timeout: Duration,
+) -> Result<String, String> {
+    let mut s = connect_from(src, addr, timeout)?;
     let req = format!(
         "GET {path} HTTP/1.0\r\nHost: {}\r\nUser-Agent: seed-load\r\nConnection: close\r\n\r\n",
         addr.ip()
@@ -111,6 +114,61 @@ pub fn fetch_title(addr: SocketAddr, path: &str, timeout: Duration) -> Result<St
     Ok(title_of(&text).unwrap_or_default())
 }
 
+/// A TCP connection to `addr`, bound first to `src` when given (the seed's
+/// `-p 360` persistence keeps one client address on one real server, so a
+/// load test that should reach every server needs many addresses).
+fn connect_from(
+    src: Option<Ipv4Addr>,
+    addr: SocketAddr,
+    timeout: Duration,
+) -> Result<TcpStream, String> {
+    let Some(src) = src else {
+        return TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect: {e}"));
+    };
+    let SocketAddr::V4(dst) = addr else {
+        return Err(format!(
+            "{addr}: a source address needs an IPv4 destination"
+        ));
+    };
+    let sin = |a: Ipv4Addr, port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(a).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: a fresh descriptor, owned by the TcpStream (closed on drop,
+    // also on the error paths below).
+    let stream = unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(format!("socket: {}", std::io::Error::last_os_error()));
+        }
+        TcpStream::from_raw_fd(fd)
+    };
+    let fd = stream.as_raw_fd();
+    let local = sin(src, 0);
+    // SAFETY: valid sockaddr_in of the given length.
+    if unsafe { libc::bind(fd, &local as *const _ as *const libc::sockaddr, len) } != 0 {
+        return Err(format!("bind {src}: {}", std::io::Error::last_os_error()));
+    }
+    // A blocking connect honours SO_SNDTIMEO.
+    stream
+        .set_write_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    let remote = sin(*dst.ip(), dst.port());
+    // SAFETY: as above.
+    if unsafe { libc::connect(fd, &remote as *const _ as *const libc::sockaddr, len) } != 0 {
+        return Err(format!("connect: {}", std::io::Error::last_os_error()));
+    }
+    Ok(stream)
+}
+
 /// The text between `<title>` and `</title>` (case-insensitive tags).
 pub fn title_of(page: &str) -> Option<String> {
     let lower = page.to_ascii_lowercase();
@@ -119,19 +177,33 @@ pub fn title_of(page: &str) -> Option<String> {
     Some(page[start..end].trim().to_string())
 }
 
-/// `workers` threads each send requests one after another for `duration`.
-pub fn run_load(addr: SocketAddr, path: &str, workers: usize, duration: Duration) -> LoadReport {
+/// `workers` threads each send requests one after another for `duration`,
+/// request `i` of worker `w` from `sources[(w + i * workers) % len]` (any
+/// local address when `sources` is empty).
+pub fn run_load(
+    addr: SocketAddr,
+    path: &str,
+    sources: &[Ipv4Addr],
+    workers: usize,
+    duration: Duration,
+) -> LoadReport {
+    let workers = workers.max(1);
     let shared = Arc::new(Mutex::new(LoadReport::default()));
     let start = Instant::now();
     let deadline = start + duration;
-    let handles: Vec<_> = (0..workers.max(1))
-        .map(|_| {
+    let handles: Vec<_> = (0..workers)
+        .map(|w| {
             let shared = Arc::clone(&shared);
             let path = path.to_string();
+            let sources = sources.to_vec();
             std::thread::spawn(move || {
                 let mut mine = LoadReport::default();
+                let mut i = 0;
                 while Instant::now() < deadline {
-                    match fetch_title(addr, &path, Duration::from_secs(5)) {
+                    let src =
+                        (!sources.is_empty()).then(|| sources[(w + i * workers) % sources.len()]);
+                    i += 1;
+                    match fetch_title(src, addr, &path, Duration::from_secs(5)) {
                         Ok(t) => {
                             mine.ok += 1;
                             *mine.titles.entry(t).or_insert(0) += 1;
@@ -215,7 +287,16 @@ mod tests {
                 let _ = s.write_all(b"HTTP/1.0 200 OK\r\n\r\n<title>node01</title>");
             }
         });
-        let r = run_load(addr, "/", 2, Duration::from_millis(300));
+        let r = run_load(addr, "/", &[], 2, Duration::from_millis(300));
+        assert!(r.ok > 0, "{r:?}");
+        assert_eq!(r.errors, 0, "{r:?}");
+        let r = run_load(
+            addr,
+            "/",
+            &[Ipv4Addr::LOCALHOST, Ipv4Addr::new(127, 0, 0, 2)],
+            2,
+            Duration::from_millis(300),
+        );
         assert!(r.ok > 0, "{r:?}");
         assert_eq!(r.errors, 0, "{r:?}");
         assert_eq!(r.titles.get("node01"), Some(&r.ok));
