@@ -800,6 +800,28 @@ impl Daemon {
                     s.clients[ci].closed = true;
                 }
             }
+            // like mon -d's Data::Dumper of %watch: every service's
+            // configuration and run-time state on stderr, and no reply
+            "dump" if self.opts.debug > 0 => {
+                let mut text = String::new();
+                for (i, slot) in self.slots.iter().enumerate() {
+                    text.push_str(&format!(
+                        "watch {} service {}:
+{:#?}
+{:#?}
+disabled: {} running: {} timer: {}
+\n",
+                        slot.group,
+                        self.service(i).name,
+                        self.service(i),
+                        slot.state,
+                        slot.disabled,
+                        slot.running.is_some(),
+                        crate::perlnum::fmt_num(slot.timer().round())
+                    ));
+                }
+                eprint!("{text}");
+            }
             "protid" => {
                 if crate::perlnum::numify(&args) as i64 != PROT_VERSION as i64 {
                     o.push_str("520 protocol mismatch\n");

@@ -222,3 +222,37 @@ impl Drop for Guard {
 fn scopeguard(pid: i32) -> Guard {
     Guard(pid)
 }
+
+/// `dump` with -d: mon prints its watch structure to stderr and answers
+/// nothing; the next command's reply is the next thing the client reads.
+#[test]
+fn dump_with_debug_writes_services_to_stderr_and_no_reply() {
+    let s = Setup::new(
+        "dump",
+        CF,
+        &[("g", "s", &["0 fine"])],
+        &["a.alert", "u.alert"],
+    );
+    let d = s.dir.display().to_string();
+    let mut child = crate::harness::Running(
+        Command::new(env!("CARGO_BIN_EXE_mon"))
+            .args(["-d", "-c", &format!("{d}/mon.cf"), "-b", &d, "-B", &d])
+            .args(["-A", &format!("{d}/auth.cf"), "-a", &format!("{d}/alert.d")])
+            .args(["-s", &format!("{d}/mon.d"), "-L", &format!("{d}/log")])
+            .args(["-D", &format!("{d}/state"), "-P", ""])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(s.dir.join("stderr")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let reply = cmd(port_of(&s), "dump\nversion");
+    assert_eq!(reply, ["version 9745", "220 version completed"]);
+    wait_for("the dump on stderr", || {
+        s.file("stderr").contains("watch g service t:")
+    });
+    let err = s.file("stderr");
+    assert!(err.contains("watch g service s:"), "{err}");
+    assert!(err.contains("traptimeout: Some(\n        1.0,"), "{err}");
+    let _ = child.kill();
+}

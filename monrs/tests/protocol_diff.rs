@@ -64,6 +64,7 @@ const COMMANDS: &[&str] = &[
     "protid 1",
     "version",
     "bogus",
+    "dump",
     "LIST STATE",
     "list state",
     "list watch",
