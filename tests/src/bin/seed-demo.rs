@@ -7,7 +7,7 @@
 //! what was injected, when the tools reacted and what clients saw.
 
 use std::time::Duration;
-use suite_tests::seed::scenario::{self, Loss, Return, Timeline};
+use suite_tests::seed::scenario::{self, Loss, Return, Timeline, Watcher};
 use suite_tests::seed::{default_bin_dir, netns_command, Cluster, Host, Prober, CLIENTS};
 
 fn section(title: &str) {
@@ -37,10 +37,12 @@ fn main() {
     );
     println!("  www3 10.0.0.3  master director    www4 10.0.0.4  slave director + real server");
     println!("  node01 10.0.0.11, node02 10.0.0.12 web nodes (busybox httpd)    VIP 10.0.0.100:80");
-    println!("  client 10.0.0.200-.215; times are seconds since the cluster was built\n");
+    println!("  client 10.0.0.200-.215; times are seconds since the cluster was built;");
+    println!("  `seen` = observed in the kernel (VIP, IPVS table, client's ARP), `log` = heartbeat's ha-log\n");
 
     let mut c = Cluster::start("");
-    let tl = Timeline::new(&c, false);
+    let tl = std::sync::Arc::new(Timeline::new(&c, false));
+    let _watcher = Watcher::start(&c, tl.clone());
     tl.note(
         tl.now(),
         "namespaces wired, httpd up, heartbeat started on www3 and www4",

@@ -828,13 +828,26 @@ pub struct State {
     /// Whether each director has the virtual service at all.
     pub service3: bool,
     pub service4: bool,
+    /// The director whose MAC the client's ARP entry for the VIP holds
+    /// (moved by the gratuitous ARP of IPaddr / send_arp).
+    pub client_arp_vip: Option<Host>,
 }
 
 impl State {
     fn read(topo: &Topology) -> State {
+        State::read_at(
+            &topo.path(Host::Www3),
+            &topo.path(Host::Www4),
+            &topo.path(Host::Client),
+        )
+    }
+
+    /// Reads the state from the directors' and the client's namespaces.
+    pub fn read_at(www3: &Path, www4: &Path, client: &Path) -> State {
         let mut s = State::default();
-        for h in [Host::Www3, Host::Www4] {
-            let (on_eth0, on_lo, service, dests) = in_netns(&topo.path(h), || {
+        let mut macs = vec![];
+        for (h, path) in [(Host::Www3, www3), (Host::Www4, www4)] {
+            let (on_eth0, on_lo, service, dests, mac) = in_netns(path, || {
                 let addrs = ipv4_addrs();
                 let on_eth0 = addrs
                     .iter()
@@ -843,11 +856,12 @@ impl State {
                 let (service, dests) = ipvs_dests(
                     &fs::read_to_string("/proc/thread-self/net/ip_vs").unwrap_or_default(),
                 );
-                (on_eth0, on_lo, service, dests)
+                (on_eth0, on_lo, service, dests, mac_of("eth0"))
             });
             if on_eth0 {
                 s.vip_on_eth0.push(h);
             }
+            macs.push((h, mac));
             if h == Host::Www3 {
                 s.service3 = service;
                 s.dests3 = dests;
@@ -857,6 +871,21 @@ impl State {
                 s.dests4 = dests;
             }
         }
+        let arp = in_netns(client, || {
+            fs::read_to_string("/proc/thread-self/net/arp").unwrap_or_default()
+        });
+        let vip = VIP.to_string();
+        s.client_arp_vip = arp.lines().find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            // IP address, HW type, Flags (0x2: complete), HW address, ...
+            if f.first() != Some(&vip.as_str()) || f.get(2) == Some(&"0x0") {
+                return None;
+            }
+            let hw = f.get(3)?.to_ascii_lowercase();
+            macs.iter()
+                .find(|(_, m)| m.as_deref() == Some(hw.as_str()))
+                .map(|(h, _)| *h)
+        });
         s
     }
 
@@ -904,6 +933,40 @@ pub fn ipv4_addrs() -> Vec<(String, Ipv4Addr)> {
                     .to_string_lossy()
                     .into_owned();
                 out.push((name, Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr))));
+            }
+            p = e.ifa_next;
+        }
+        libc::freeifaddrs(ifa);
+    }
+    out
+}
+
+/// The hardware address of `ifname` in this thread's network namespace
+/// (`aa:bb:...`), from getifaddrs' AF_PACKET entries.
+pub fn mac_of(ifname: &str) -> Option<String> {
+    let mut out = None;
+    let mut ifa: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: as in ipv4_addrs; sockaddr_ll is what AF_PACKET entries hold.
+    unsafe {
+        if libc::getifaddrs(&mut ifa) != 0 {
+            return None;
+        }
+        let mut p = ifa;
+        while !p.is_null() {
+            let e = &*p;
+            if !e.ifa_addr.is_null()
+                && i32::from((*e.ifa_addr).sa_family) == libc::AF_PACKET
+                && std::ffi::CStr::from_ptr(e.ifa_name).to_bytes() == ifname.as_bytes()
+            {
+                let ll = &*(e.ifa_addr as *const libc::sockaddr_ll);
+                let n = usize::from(ll.sll_halen).min(8);
+                out = Some(
+                    ll.sll_addr[..n]
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<Vec<_>>()
+                        .join(":"),
+                );
             }
             p = e.ifa_next;
         }

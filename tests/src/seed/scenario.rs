@@ -8,7 +8,8 @@
 use super::{client_addr, get_titles, Cluster, Host, Outage, Probe, Prober, State, CLIENTS};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub const WEB1: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 11);
@@ -67,10 +68,13 @@ impl Timeline {
     }
 
     fn line(at: f64, what: &str) -> String {
-        match what.strip_prefix("log ") {
+        if let Some(w) = what.strip_prefix("log ") {
             // heartbeat's log has whole seconds.
-            Some(w) => format!("{:5.0}s      {w}", at.floor()),
-            None => format!("{at:7.1}s  {what}"),
+            format!("{:5.0}s      log  {w}", at.floor())
+        } else if let Some(w) = what.strip_prefix("seen ") {
+            format!("{at:7.1}s      seen {w}")
+        } else {
+            format!("{at:7.1}s  {what}")
         }
     }
 
@@ -537,4 +541,97 @@ pub fn master_returns(c: &mut Cluster, tl: &Timeline, prober: &Prober, how: Retu
         titles_after,
         after,
     }
+}
+
+/// Notes every change of the cluster's state in the timeline as it is
+/// seen (polled every 100 ms): the VIP coming and going on each director,
+/// real servers entering and leaving each IPVS table, the client's ARP
+/// entry for the VIP moving. The raw facts under the scenario's notes.
+pub struct Watcher {
+    stop: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Watcher {
+    pub fn start(c: &Cluster, tl: Arc<Timeline>) -> Watcher {
+        let paths = [Host::Www3, Host::Www4, Host::Client].map(|h| c.topo.path(h));
+        let stop = Arc::new(AtomicBool::new(false));
+        let s2 = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let read = || State::read_at(&paths[0], &paths[1], &paths[2]);
+            let mut prev = read();
+            while !s2.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(100));
+                let now = read();
+                let at = tl.now();
+                for d in state_changes(&prev, &now) {
+                    tl.note(at, format!("seen {d}"));
+                }
+                prev = now;
+            }
+        });
+        Watcher {
+            stop,
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// What changed between two states, in words.
+pub fn state_changes(a: &State, b: &State) -> Vec<String> {
+    let mut out = vec![];
+    for h in [Host::Www3, Host::Www4] {
+        let (was, is) = (a.vip_on_eth0.contains(&h), b.vip_on_eth0.contains(&h));
+        if was != is {
+            out.push(format!(
+                "{}: VIP {} eth0",
+                h.name(),
+                if is { "up on" } else { "removed from" }
+            ));
+        }
+        let n = h.name();
+        match (a.service(h), b.service(h)) {
+            (false, true) => out.push(format!(
+                "{n}: virtual service 10.0.0.100:80 created (wlc -p 360)"
+            )),
+            (true, false) => out.push(format!("{n}: IPVS table cleared")),
+            _ => {}
+        }
+        for d in b.dests(h).iter().filter(|d| !a.dests(h).contains(d)) {
+            out.push(format!("{n}: real server {d} added"));
+        }
+        if a.service(h) && b.service(h) {
+            for d in a.dests(h).iter().filter(|d| !b.dests(h).contains(d)) {
+                out.push(format!("{n}: real server {d} removed"));
+            }
+        }
+    }
+    if a.www4_vip_on_lo != b.www4_vip_on_lo {
+        out.push(format!(
+            "www4: VIP {} lo:0",
+            if b.www4_vip_on_lo {
+                "up on"
+            } else {
+                "removed from"
+            }
+        ));
+    }
+    if a.client_arp_vip != b.client_arp_vip {
+        if let Some(h) = b.client_arp_vip {
+            out.push(format!(
+                "client: ARP entry for the VIP now {}'s MAC",
+                h.name()
+            ));
+        }
+    }
+    out
 }
