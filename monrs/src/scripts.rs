@@ -1005,16 +1005,23 @@ fn unexpand(text: &str) -> String {
         .join("\n")
 }
 
-/// Text::Wrap::wrap("", "\t\t\t", text) with its defaults (76 columns,
-/// break at one whitespace character, over-long words cut, unexpand on).
+/// Text::Wrap::wrap("", "\t\t\t", text) with its defaults (76 columns),
+/// as mail.alert lays out the members line.
 pub fn wrap_members(text: &str) -> String {
+    text_wrap(76, "", "\t\t\t", text)
+}
+
+/// Text::Wrap::wrap(ip, xp, text) with `$columns = columns` and the
+/// module's other defaults: break at one whitespace character, cut words
+/// longer than a line, unexpand each line (8-column tabs).
+pub fn text_wrap(columns: usize, ip: &str, xp: &str, text: &str) -> String {
     let t: Vec<char> = expand_tabs(text).chars().collect();
-    let xp = "\t\t\t";
-    let mut ll = 75; // columns - length(ip) - 1
-    let nll = 76 - 24 - 1; // columns - length(expand(xp)) - 1
+    let width = |s: &str| expand_tabs(s).chars().count();
+    let mut ll = columns.saturating_sub(width(ip) + 1);
+    let nll = columns.saturating_sub(width(xp) + 1).max(1);
     let mut pos = 0;
     let mut r = String::new();
-    let mut lead = "";
+    let mut lead = ip;
     let mut nl = "";
     let mut remainder = String::new();
     while !t[pos..].iter().all(|c| c.is_whitespace()) {
@@ -1037,9 +1044,10 @@ pub fn wrap_members(text: &str) -> String {
                 }
             }
             None => {
-                line = t[pos..pos + ll].iter().collect();
+                let k = ll.max(1).min(t.len() - pos);
+                line = t[pos..pos + k].iter().collect();
                 remainder = "\n".into();
-                pos += ll;
+                pos += k;
             }
         }
         r.push_str(&unexpand(&format!("{nl}{lead}{line}")));

@@ -54,19 +54,41 @@ fn ensure_cgi_pm() {
 }
 
 fn show(prog: &str, port: u16, args: &[&str]) -> String {
+    show_in(None, prog, port, args)
+}
+
+/// monshow's output (and exit status, as a last line); with `etc_mon`,
+/// in a private mount namespace where that directory is overlaid on
+/// /etc/mon (monshow looks for views in /etc/mon/monshow/).
+fn show_in(etc_mon: Option<&std::path::Path>, prog: &str, port: u16, args: &[&str]) -> String {
     let p = port.to_string();
-    let o = Command::new(prog)
+    let mut c = match etc_mon {
+        None => Command::new(prog),
+        Some(d) => {
+            let d = d.display().to_string();
+            std::fs::create_dir_all(format!("{d}-work")).unwrap();
+            let mut c = Command::new("unshare");
+            c.args(["-m", "--propagation", "private", "sh", "-c"])
+                .arg(format!(
+                    "mount -t overlay overlay -o lowerdir=/etc/mon,upperdir={d},workdir={d}-work /etc/mon && exec \"$@\""
+                ))
+                .args(["sh", prog]);
+            c
+        }
+    };
+    let o = c
         .args(["--server", "127.0.0.1", "--port", &p])
         .args(args)
         .env("TZ", "UTC")
         .env("HOME", "/nonexistent")
         .output()
         .unwrap();
+    let status = format!("\nexit {}", o.status.code().unwrap_or(-1));
     // the clock line and the LAST column (seconds since the last run)
     // differ by the time between the two runs
     String::from_utf8_lossy(&o.stdout)
         .lines()
-        .filter(|l| !l.trim_start().starts_with("time:"))
+        .filter(|l| !l.trim_start().starts_with("time:") && !l.starts_with("last check:"))
         .map(|l| {
             if l.len() > 51 && matches!(&l[..2], "R " | "D " | "- ") {
                 format!("{}LAST    {}", &l[..43], &l[51..])
@@ -76,6 +98,7 @@ fn show(prog: &str, port: u16, args: &[&str]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+        + &status
 }
 
 #[test]
@@ -137,15 +160,46 @@ fn monshow_matches_debian_monshow() {
     moncmd("disable host h2");
     moncmd("stop");
     let ours = env!("CARGO_BIN_EXE_monshow");
+    // rc files and views that choose services
+    let rc = |name: &str, text: &str| {
+        let p = s.dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let chosen = rc(
+        "chosen.rc",
+        "# comment\n\nset full\nwatch solo\nservice web ping\nlink web ping http://x/\nlink-text web ping\n  some text\nEND\n",
+    );
+    let failing = rc("failing.rc", "service web http\nwatch solo\n");
+    let bad = rc("bad.rc", "watch solo\nbogus line\n");
+    let etc_mon = s.dir.join("etc-mon");
+    std::fs::create_dir_all(etc_mon.join("monshow")).unwrap();
+    std::fs::write(etc_mon.join("monshow/v1"), "watch web\n").unwrap();
     for args in [
         vec![],
         vec!["--showall"],
         vec!["--disabled"],
         vec!["--full"],
+        vec!["--detail", "web,http"],
+        vec!["--detail", "solo,s"],
+        vec!["--detail", "web,ping"],
+        vec!["--detail", "web,nosuch"],
+        vec!["--watch", "web"],
+        vec!["--watch", "web", "--full"],
+        vec!["--rcfile", &chosen],
+        vec!["--rcfile", &failing],
+        vec!["--rcfile", &bad],
+        vec!["--view", "nosuch"],
     ] {
         let a = show("/usr/bin/monshow", port, &args);
         let b = show(ours, port, &args);
         assert_eq!(a, b, "monshow {args:?}");
+    }
+    for args in [vec!["--view", "v1"], vec!["--view", "v1", "--full"]] {
+        let a = show_in(Some(&etc_mon), "/usr/bin/monshow", port, &args);
+        let b = show_in(Some(&etc_mon), ours, port, &args);
+        assert_eq!(a, b, "monshow {args:?}");
+        assert!(a.contains("web "), "{a}");
     }
     let _ = child.kill();
     let _ = child.wait();

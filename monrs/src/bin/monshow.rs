@@ -68,11 +68,22 @@ fn field(s: &str, w: usize) -> String {
     format!("{t:<w$}")
 }
 
-fn usage() -> ! {
+/// Where --view NAME is looked for, as in Debian's monshow.
+const VIEWPATH: &str = "/etc/mon/monshow";
+
+/// The original's usage text (Getopt::Long's complaint comes first).
+fn usage_for(bad: Option<&str>) -> ! {
+    if let Some(b) = bad {
+        eprintln!("Unknown option: {b}");
+    }
     eprint!(
-        "usage: monshow [--auth] [--showall] [--login user] [--disabled]\n               [--server host] [--port num]\n    --showall      show opstatus of all services\n    --disabled     show disabled\n    --auth         authenticate to mon server\n    --login user   use \"login\" as username while authenticating\n    --server host  use \"host\" as monhost, instead of MONHOST\n    --port num     use \"num\" as port number instead of default\n"
+        "\nusage: monshow [--auth] [--showall] [--full] [--login user] [--disabled]\n               [--server host] [--port num] [--rcfile file]\n\t       [--detail group,service] [--view name]\n    --showall      do not read rcfile and show opstatus of all services\n    --full         show disabled, failures, successes, and untested\n    --detail g,s   show detail (alert acks, etc.) for group,service\n    --view name    display a pre-defined view\n    --auth         authenticate to mon server\n    --disabled     show disabled\n    --prot ver     set protocol version, must match 1.2.3 format\n    --login user   use \"login\" as username while authenticating\n    --server host  use \"host\" as monhost, instead of MONHOST\n    --port num     use \"num\" as port number instead of default\n    --rcfile file  use \"file\" as config file instead of $HOME/.monshowrc\n\n"
     );
     std::process::exit(1);
+}
+
+fn usage() -> ! {
+    usage_for(None)
 }
 
 fn main() {
@@ -84,6 +95,9 @@ fn main() {
     let mut port: Option<u16> = None;
     let mut rcfile: Option<String> = None;
     let mut full = false;
+    let mut detail: Option<String> = None;
+    let mut watch: Option<String> = None;
+    let mut view: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let a = a.trim_start_matches('-').to_string();
@@ -106,42 +120,64 @@ fn main() {
             "server" => server = Some(val()),
             "port" => port = Some(val().parse().unwrap_or_else(|_| usage())),
             "rcfile" => rcfile = Some(val()),
-            _ => usage(),
+            "detail" => detail = Some(val()),
+            "watch" => watch = Some(val()),
+            "view" => view = Some(val()),
+            // the old-protocol selector: our server speaks one protocol
+            "prot" => {
+                val();
+            }
+            "help" => usage(),
+            _ => usage_for(Some(&name)),
         }
     }
-    // the rc file (--rcfile, ~/.monshowrc, else /etc/mon/monshowrc):
-    // "set key [value]" lines
+    // the rc file (--rcfile, the view's file, ~/.monshowrc, else
+    // /etc/mon/monshowrc): "set key [value]" lines, and "watch G" /
+    // "service G S" lines that choose what is shown
     let mut rc_host: Option<String> = None;
     let mut rc_port: Option<u16> = None;
     let mut show_disabled = false;
     let mut summary_len = 80usize;
+    let mut what: Vec<Vec<String>> = Vec::new();
     {
         let home_rc = std::env::var("HOME")
             .map(|h| format!("{h}/.monshowrc"))
             .unwrap_or_default();
-        let path = rcfile.clone().unwrap_or_else(|| {
-            if std::path::Path::new(&home_rc).is_file() {
-                home_rc
-            } else {
-                "/etc/mon/monshowrc".into()
-            }
-        });
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            for l in text.lines() {
-                let w: Vec<&str> = l.split_whitespace().collect();
-                if w.first() != Some(&"set") || w.len() < 2 {
-                    continue;
+        let path = if let Some(r) = rcfile.clone() {
+            r
+        } else if let Some(v) = view.as_deref().filter(|v| !v.is_empty()) {
+            format!("{VIEWPATH}/{v}")
+        } else if std::path::Path::new(&home_rc).is_file() {
+            home_rc
+        } else {
+            "/etc/mon/monshowrc".into()
+        };
+        let is_view = rcfile.is_none() && view.as_deref().is_some_and(|v| !v.is_empty());
+        match std::fs::read_to_string(&path) {
+            Ok(text) => match read_rc(&text) {
+                Ok(rc) => {
+                    for (k, v) in rc.sets {
+                        match (k.as_str(), v) {
+                            ("full", _) => full = true,
+                            ("show-disabled", _) => show_disabled = true,
+                            ("host", Some(h)) => rc_host = Some(h),
+                            ("port", Some(p)) => rc_port = p.parse().ok(),
+                            ("summary-len", Some(n)) => summary_len = n.parse().unwrap_or(80),
+                            _ => {}
+                        }
+                    }
+                    what = rc.what;
                 }
-                match (w[1], w.get(2)) {
-                    ("full", _) => full = true,
-                    ("show-disabled", _) => show_disabled = true,
-                    ("host", Some(h)) => rc_host = Some(h.to_string()),
-                    ("port", Some(p)) => rc_port = p.parse().ok(),
-                    ("summary-len", Some(n)) => summary_len = n.parse().unwrap_or(80),
-                    _ => {}
-                }
-            }
+                // the original closes the file before reading $. for the
+                // message, so it always says line 0
+                Err(_line) => err_die("error in config file, line 0"),
+            },
+            Err(_) if is_view && !std::path::Path::new(&path).is_file() => err_die("no view found"),
+            Err(_) => {}
         }
+    }
+    if let Some(w) = watch {
+        what = vec![vec![w]];
     }
     if showall {
         full = true;
@@ -183,7 +219,71 @@ fn main() {
     {
         state = format!("scheduler stopped since {}", ctime(t));
     }
-    let ops = c.cmd("list opstatus").unwrap_or_else(|e| err(e));
+    let watches: Vec<(String, String)> = c
+        .cmd("list watch")
+        .unwrap_or_else(|e| err_die(&format!("could not get opstatus: {e}")))
+        .iter()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            Some((w.next()?.to_string(), w.next()?.to_string()))
+        })
+        .collect();
+    // "watch G" entries stand for every service of G, in list watch order
+    let chosen: Vec<(String, String)> = what
+        .iter()
+        .flat_map(|r| match r.as_slice() {
+            [g, s] => vec![(g.clone(), s.clone())],
+            [g] => watches.iter().filter(|(wg, _)| wg == g).cloned().collect(),
+            _ => vec![],
+        })
+        .collect();
+    let ops = if what.is_empty() {
+        c.cmd("list opstatus")
+    } else {
+        let list: Vec<String> = chosen.iter().map(|(g, s)| format!("{g},{s}")).collect();
+        c.cmd(&format!("list opstatus {}", list.join(" ")))
+    }
+    .unwrap_or_else(|e| err_die(&format!("could not get opstatus: {e}")));
+    let parsed: Vec<Vec<(String, String)>> = ops.iter().map(|l| opstatus(l)).collect();
+    let get = |kv: &Vec<(String, String)>, k: &str| {
+        kv.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let mut descriptions: Vec<(String, String, String)> = Vec::new();
+    let mut groups: Vec<(String, String)> = Vec::new();
+    if let Some(d) = &detail {
+        descriptions = c
+            .cmd("list descriptions")
+            .unwrap_or_else(|e| err_die(&format!("could not list descriptions: {e}")))
+            .iter()
+            .filter_map(|l| {
+                let mut w = l.splitn(3, ' ');
+                Some((
+                    w.next()?.to_string(),
+                    w.next()?.to_string(),
+                    un_esc_str(w.next().unwrap_or("")),
+                ))
+            })
+            .collect();
+        let g = d.split(',').next().unwrap_or("");
+        if parsed.iter().any(|kv| get(kv, "group") == g) {
+            let hosts = c
+                .cmd(&format!("list group {g}"))
+                .unwrap_or_else(|e| err_die(&format!("could not list group: {e}")));
+            let members: Vec<String> = hosts
+                .first()
+                .map(|l| {
+                    l.split_whitespace()
+                        .skip(2)
+                        .map(|h| h.replacen('*', "", 1))
+                        .collect()
+                })
+                .unwrap_or_default();
+            groups.push((g.to_string(), members.join(" ")));
+        }
+    }
     let _ = c.cmd("quit");
 
     print!(
@@ -192,6 +292,28 @@ fn main() {
     );
     if disabled {
         print_disabled(&disabled_lines);
+        println!();
+        return;
+    }
+    if let Some(d) = &detail {
+        let (g, svc) = d.split_once(',').unwrap_or((d.as_str(), ""));
+        let Some(kv) = parsed
+            .iter()
+            .find(|kv| get(kv, "group") == g && get(kv, "service") == svc)
+        else {
+            err_die(&format!("{g}/{svc} not a valid service"));
+        };
+        let desc = descriptions
+            .iter()
+            .find(|(dg, ds, _)| dg == g && ds == svc)
+            .map(|(_, _, t)| t.as_str())
+            .unwrap_or("");
+        let hosts = groups
+            .iter()
+            .find(|(gg, _)| gg == g)
+            .map(|(_, h)| h.as_str())
+            .unwrap_or("");
+        print_detail(g, svc, kv, desc, hosts);
         println!();
         return;
     }
@@ -233,15 +355,22 @@ fn main() {
         (7, true),
         (5, true),
     ];
-    let parsed: Vec<Vec<(String, String)>> = ops.iter().map(|l| opstatus(l)).collect();
-    let get = |kv: &Vec<(String, String)>, k: &str| {
-        kv.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
+    // every service (--showall or nothing chosen), else the chosen ones
+    // in the order chosen
+    let candidates: Vec<&Vec<(String, String)>> = if showall || what.is_empty() {
+        parsed.iter().collect()
+    } else {
+        chosen
+            .iter()
+            .filter_map(|(g, s)| {
+                parsed
+                    .iter()
+                    .find(|kv| get(kv, "group") == *g && get(kv, "service") == *s)
+            })
+            .collect()
     };
     for (st, dep) in if full { all_order } else { order } {
-        for kv in &parsed {
+        for kv in candidates.iter().copied() {
             let g = get(kv, "group");
             if dis_watch.contains(&g.as_str()) {
                 continue;
@@ -306,6 +435,124 @@ fn main() {
         print_disabled(&disabled_lines);
     }
     println!();
+}
+
+/// monshow's --detail text for one service.
+fn print_detail(g: &str, svc: &str, kv: &[(String, String)], desc: &str, hosts: &str) {
+    let get = |k: &str| {
+        kv.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let op = get("opstatus");
+    let opname = match op.as_str() {
+        "0" => "fail",
+        "1" => "ok",
+        "2" => "coldstart",
+        "3" => "warmstart",
+        "4" => "linkdown",
+        "5" => "unknown",
+        "6" => "timeout",
+        "7" => "untested",
+        "8" => "dependency",
+        _ => "",
+    };
+    let opstatus = if opname.is_empty() {
+        op
+    } else {
+        format!("{opname} ({op})")
+    };
+    let num = |k: &str| mon::perlnum::numify(&get(k)) as i64;
+    let wrap = |t: &str| mon::scripts::text_wrap(70, "    ", "    ", t);
+    print!(
+        "\nDetail for group {g} service {svc}\n\ndescription\n-----------\n{}\nsummary\n-------\n{}\nhosts\n-----\n{}\n\n-----DETAIL-----\n{}\n-----DETAIL-----\n\n",
+        wrap(desc),
+        wrap(&get("last_summary")),
+        wrap(hosts),
+        get("last_detail")
+    );
+    let ack = get("ack");
+    if !ack.is_empty() && ack != "0" {
+        print!("alert ack:  {}\n\n", get("ackcomment"));
+    }
+    // the original fills in neither depend nor monitor here
+    print!(
+        "  opstatus: {opstatus}\n   exitval: {}\n    depend: \n   monitor: \nlast check: {} ago\nnext_check: in {}\n\n",
+        get("exitval"),
+        tdiff(epoch() - num("last_check")),
+        tdiff(num("timer"))
+    );
+}
+
+/// The original's err_die: the message on standard output, exit 1.
+fn err_die(msg: &str) -> ! {
+    print!("Error: {msg}\n\n");
+    let _ = std::io::stdout().flush();
+    std::process::exit(1);
+}
+
+/// What a monshow rc file says: its `set` lines, and the services chosen
+/// by `watch G` and `service G S` lines.
+struct Rc {
+    sets: Vec<(String, Option<String>)>,
+    what: Vec<Vec<String>>,
+}
+
+/// Parse an rc file the way monshow does; Err(line number) on a line it
+/// does not understand.
+fn read_rc(text: &str) -> Result<Rc, usize> {
+    let mut rc = Rc {
+        sets: Vec::new(),
+        what: Vec::new(),
+    };
+    let mut block = false; // inside html-header or link-text, up to END
+    for (n, raw) in text.lines().enumerate() {
+        let t = raw.trim();
+        if t.starts_with('#') || t.is_empty() {
+            continue;
+        }
+        if block {
+            block =
+                raw.trim_end() != "END" && !(raw.starts_with("END") && raw[3..].trim().is_empty());
+            continue;
+        }
+        let w: Vec<&str> = t.split_whitespace().collect();
+        match w[0].to_lowercase().as_str() {
+            "set" if w.len() >= 2 => {
+                const KNOWN: &[&str] = &[
+                    "show-disabled",
+                    "host",
+                    "prot",
+                    "port",
+                    "full",
+                    "bg",
+                    "bg-ok",
+                    "bg-fail",
+                    "bg-untested",
+                    "table-color",
+                    "refresh",
+                    "summary-len",
+                ];
+                if w[1] == "html-header" {
+                    block = true;
+                } else if KNOWN.contains(&w[1]) {
+                    rc.sets
+                        .push((w[1].to_string(), w.get(2).map(|v| v.to_string())));
+                } else {
+                    eprintln!("unknown set, line {}", n + 1);
+                }
+            }
+            _ if w[0] == "watch" && w.len() >= 2 => rc.what.push(vec![w[1].to_string()]),
+            _ if w[0] == "service" && w.len() >= 3 => {
+                rc.what.push(vec![w[1].to_string(), w[2].to_string()])
+            }
+            "link" if w.len() >= 4 => {}
+            "link-text" if w.len() >= 3 => block = true,
+            _ => return Err(n + 1),
+        }
+    }
+    Ok(rc)
 }
 
 fn print_disabled(lines: &[String]) {
