@@ -48,11 +48,6 @@ fn main() {
         "namespaces wired, httpd up, heartbeat started on www3 and www4",
     );
     scenario::wait_ready(&c, &tl);
-    for (at, what) in scenario::heartbeat_actions(&c, &tl, 0.0) {
-        if what.contains("Running") || what.contains("Acquiring") {
-            tl.note(at, format!("log {what}"));
-        }
-    }
     tl.flush();
     println!("          www3# ipvsadm -Ln");
     ipvsadm_ln(&c, Host::Www3);
