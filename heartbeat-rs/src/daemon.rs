@@ -9,8 +9,8 @@ use crate::media::{self, OpenMedium};
 use crate::membership::{Event, Membership, NodeStatus, Settings};
 use crate::msg::{self, Message};
 use crate::planner::{Action, Hold, JobResult, Output, Planner};
-use crate::resources::{Logs, ScriptDirs};
-use crate::runner::{run_job, ProcessRunner};
+use crate::resources::ScriptDirs;
+use crate::runner::{run_job, ProcessRunner, ResourceManagerLog};
 use nix::sys::signal::{SigSet, Signal};
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -50,7 +50,7 @@ impl Paths {
 
 enum Input {
     Packet(usize, Vec<u8>),
-    Job(JobResult, Logs),
+    Job(JobResult),
     Local(Message),
     Signal(Signal),
 }
@@ -172,6 +172,7 @@ fn worker_thread(
     cfg: &Config,
     env: Vec<(String, String)>,
     tx: Sender<Input>,
+    log: Arc<Logger>,
 ) -> std::io::Result<Sender<Action>> {
     let (jtx, jrx) = mpsc::channel::<Action>();
     let dirs = ScriptDirs::standard(&cfg.dir);
@@ -183,9 +184,10 @@ fn worker_thread(
                 env,
                 pause: Duration::from_secs(1),
             };
+            let mut logs = ResourceManagerLog::for_this_thread(log);
             while let Ok(a) = jrx.recv() {
-                let (r, logs) = run_job(&dirs, &mut runner, &res, &a);
-                if tx.send(Input::Job(r, logs)).is_err() {
+                let r = run_job(&dirs, &mut runner, &res, &a, &mut logs);
+                if tx.send(Input::Job(r)).is_err() {
                     return;
                 }
             }
@@ -488,10 +490,7 @@ impl Daemon {
             let wait = self.mem.next_deadline().saturating_sub(now).clamp(1, 100);
             match rx.recv_timeout(Duration::from_millis(wait)) {
                 Ok(Input::Packet(m, b)) => self.packet(m, &b),
-                Ok(Input::Job(r, logs)) => {
-                    for (l, t) in logs {
-                        self.log.log(l, &t);
-                    }
+                Ok(Input::Job(r)) => {
                     let now = self.now();
                     let out = self.plan.done(r, now);
                     self.planner_outputs(out);
@@ -712,7 +711,7 @@ pub fn run(cfg: Config, paths: Paths, opts: &RunOptions, log: Arc<Logger>) -> i3
     for (k, v) in &h.env {
         env.push((format!("HA_{k}"), v.clone()));
     }
-    let jobs = match worker_thread(&cfg, env, tx.clone()) {
+    let jobs = match worker_thread(&cfg, env, tx.clone(), log.clone()) {
         Ok(j) => j,
         Err(e) => {
             log.log(Level::Error, &format!("cannot start resource worker: {e}"));

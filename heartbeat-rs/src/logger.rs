@@ -15,6 +15,7 @@ struct Inner {
     logfile: Option<File>,
     debugfile: Option<File>,
     syslog: bool,
+    facility: libc::c_int,
     stderr: bool,
     host: String,
     pid: u32,
@@ -30,6 +31,15 @@ fn open(p: &str) -> Option<File> {
 
 /// `%b %e %H:%M:%S` in local time.
 pub fn syslog_time() -> String {
+    strftime(c"%b %e %H:%M:%S")
+}
+
+/// The resource scripts' date (`HA_DATEFMT`): `%Y/%m/%d_%T` and a blank.
+pub fn script_time() -> String {
+    strftime(c"%Y/%m/%d_%H:%M:%S ")
+}
+
+fn strftime(fmt: &std::ffi::CStr) -> String {
     let mut t: libc::time_t = 0;
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     let mut buf = [0u8; 64];
@@ -40,7 +50,7 @@ pub fn syslog_time() -> String {
         libc::strftime(
             buf.as_mut_ptr() as *mut libc::c_char,
             buf.len(),
-            c"%b %e %H:%M:%S".as_ptr(),
+            fmt.as_ptr(),
             &tm,
         )
     };
@@ -65,6 +75,7 @@ impl Logger {
                 logfile: logfile.and_then(open),
                 debugfile: debugfile.and_then(open),
                 syslog: facility.is_some(),
+                facility: facility.unwrap_or(libc::LOG_DAEMON),
                 stderr,
                 host: host.to_string(),
                 pid: std::process::id(),
@@ -76,6 +87,42 @@ impl Logger {
     pub fn set_debug(&self, d: u8) {
         if let Ok(mut i) = self.inner.lock() {
             i.debug = d;
+        }
+    }
+
+    /// A line in the form heartbeat 3.0.6's shell scripts (ResourceManager,
+    /// via `ha_log`) write it: `2026/11/25_19:45:42  ResourceManager(default)[24860]:    info: text`
+    /// in the logfile, `tag:<TAB>date text` in a separate debugfile, and to
+    /// syslog under the tag with `logger`'s priorities (err for ERROR, warning
+    /// for WARN, notice otherwise, as `ha_log` picks them).
+    pub fn script_log(&self, tag: &str, level: Level, text: &str) {
+        let Ok(mut i) = self.inner.lock() else {
+            return;
+        };
+        let msg = format!("{}: {}", level.tag(), text);
+        let date = script_time();
+        let line = format!("{date} {tag}:    {msg}\n");
+        if let Some(f) = i.logfile.as_mut() {
+            let _ = f.write_all(line.as_bytes());
+        }
+        if let Some(f) = i.debugfile.as_mut() {
+            let _ = f.write_all(format!("{tag}:\t{date}{msg}\n").as_bytes());
+        }
+        if i.stderr {
+            let _ = std::io::stderr().write_all(line.as_bytes());
+        }
+        if i.syslog {
+            let prio = if msg.contains("ERROR") {
+                libc::LOG_ERR
+            } else if msg.contains("WARN") {
+                libc::LOG_WARNING
+            } else {
+                libc::LOG_NOTICE
+            };
+            let datagram = format!("<{}>{} {tag}: {msg}", i.facility | prio, syslog_time());
+            if let Ok(s) = std::os::unix::net::UnixDatagram::unbound() {
+                let _ = s.send_to(datagram.as_bytes(), "/dev/log");
+            }
         }
     }
 

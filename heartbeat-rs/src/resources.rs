@@ -80,13 +80,27 @@ pub fn status_says_running(stdout: &str) -> bool {
 /// Logs produced while running a group.
 pub type Logs = Vec<(Level, String)>;
 
+/// Where ResourceManager's lines go: collected (tests, the planner's
+/// fakes) or written as they happen (the daemon writes them in
+/// ResourceManager's own format, before each script runs, as the
+/// original's shell script does).
+pub trait LogSink {
+    fn push(&mut self, line: (Level, String));
+}
+
+impl LogSink for Logs {
+    fn push(&mut self, line: (Level, String)) {
+        Vec::push(self, line);
+    }
+}
+
 /// Runs one resource operation, logging like ResourceManager.
 pub fn run_op(
     dirs: &ScriptDirs,
     runner: &mut dyn ScriptRunner,
     r: &Resource,
     op: &str,
-    logs: &mut Logs,
+    logs: &mut dyn LogSink,
 ) -> Option<ScriptResult> {
     let Some((path, shown)) = dirs.find(&r.script) else {
         logs.push((
@@ -113,7 +127,7 @@ pub fn run_op(
 
 /// Whether the resource is running according to its `status`.
 pub fn owned(dirs: &ScriptDirs, runner: &mut dyn ScriptRunner, r: &Resource) -> bool {
-    let mut scratch = Vec::new();
+    let mut scratch: Logs = Vec::new();
     run_op(dirs, runner, r, "status", &mut scratch)
         .is_some_and(|res| status_says_running(&res.stdout))
 }
@@ -134,7 +148,7 @@ pub fn acquire_group(
     dirs: &ScriptDirs,
     runner: &mut dyn ScriptRunner,
     g: &Group,
-    logs: &mut Logs,
+    logs: &mut dyn LogSink,
 ) -> AcquireOutcome {
     logs.push((
         Level::Info,
@@ -175,7 +189,7 @@ pub fn release_group(
     dirs: &ScriptDirs,
     runner: &mut dyn ScriptRunner,
     g: &Group,
-    logs: &mut Logs,
+    logs: &mut dyn LogSink,
 ) -> ReleaseOutcome {
     logs.push((
         Level::Info,

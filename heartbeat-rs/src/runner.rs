@@ -5,7 +5,7 @@ use crate::config::HaResources;
 use crate::log::Level;
 use crate::planner::{Action, JobResult};
 use crate::resources::{
-    acquire_group, release_group, run_op, AcquireOutcome, Logs, ReleaseOutcome, ScriptDirs,
+    acquire_group, release_group, run_op, AcquireOutcome, LogSink, ReleaseOutcome, ScriptDirs,
     ScriptResult, ScriptRunner,
 };
 use std::path::Path;
@@ -58,20 +58,20 @@ impl ScriptRunner for ProcessRunner {
     }
 }
 
-/// Runs one planner job to completion.
+/// Runs one planner job to completion, logging as it goes.
 pub fn run_job(
     dirs: &ScriptDirs,
     runner: &mut dyn ScriptRunner,
     res: &HaResources,
     action: &Action,
-) -> (JobResult, Logs) {
-    let mut logs: Logs = Vec::new();
+    logs: &mut dyn LogSink,
+) -> JobResult {
     let mut r = JobResult::default();
     match action {
         Action::Acquire(keys) => {
             for k in keys {
                 let Some(g) = res.group(k) else { continue };
-                match acquire_group(dirs, runner, g, &mut logs) {
+                match acquire_group(dirs, runner, g, logs) {
                     AcquireOutcome::Ok => r.acquired.push(k.clone()),
                     AcquireOutcome::Failed { .. } => r.failed = true,
                 }
@@ -81,7 +81,7 @@ pub fn run_job(
             for k in keys {
                 let Some(g) = res.group(k) else { continue };
                 if let ReleaseOutcome::StopFailure { resource } =
-                    release_group(dirs, runner, g, &mut logs)
+                    release_group(dirs, runner, g, logs)
                 {
                     // The original reboots here. We refuse to reboot the
                     // machine from a library and say so loudly instead.
@@ -97,10 +97,37 @@ pub fn run_job(
             for k in keys {
                 let Some(g) = res.group(k) else { continue };
                 for rsc in &g.resources {
-                    run_op(dirs, runner, rsc, "start", &mut logs);
+                    run_op(dirs, runner, rsc, "start", logs);
                 }
             }
         }
     }
-    (r, logs)
+    r
+}
+
+/// ResourceManager's lines written as they happen, in its own format
+/// (`ResourceManager(default)[id]:` rather than the daemon's prefix):
+/// operators' log watchers look for them there.
+pub struct ResourceManagerLog {
+    pub log: std::sync::Arc<crate::logger::Logger>,
+    pub tag: String,
+}
+
+impl ResourceManagerLog {
+    /// Tagged with the worker thread's id, which stands where the
+    /// original has its ResourceManager shell's pid.
+    pub fn for_this_thread(log: std::sync::Arc<crate::logger::Logger>) -> ResourceManagerLog {
+        // SAFETY: gettid has no preconditions.
+        let tid = unsafe { libc::gettid() };
+        ResourceManagerLog {
+            log,
+            tag: format!("ResourceManager(default)[{tid}]"),
+        }
+    }
+}
+
+impl LogSink for ResourceManagerLog {
+    fn push(&mut self, (level, text): (Level, String)) {
+        self.log.script_log(&self.tag, level, &text);
+    }
 }

@@ -1,7 +1,7 @@
 //! Interop with Debian's heartbeat 3.0.6: the same three files on both
 //! nodes, one node running the original and the other ours.
 
-use crate::support::netns::{wait_for, Net, Node, RealNode};
+use crate::support::netns::{resource_manager_lines, wait_for, Net, Node, RealNode};
 use std::time::{Duration, Instant};
 
 const KEYS: &str = "auth 1\n1 sha1 interop-secret\n";
@@ -16,6 +16,11 @@ fn marker(marks: &std::path::Path) -> String {
 
 fn hacf() -> &'static str {
     "logfile LOGFILE\nkeepalive 300ms\ndeadtime 1500ms\nwarntime 1\ninitdead 3\nudpport 694\nbcast eth0\nauto_failback on\nnode www3 www4\n"
+}
+
+/// Where the original reads its configuration (bound over its own dir).
+fn real_etc() -> String {
+    "/etc/ha.d".into()
 }
 
 // Upper bounds only: generous for loaded CI machines.
@@ -56,6 +61,25 @@ fn interop_with_heartbeat_3_0_6_both_directions() {
         ours.log()
     );
     assert!(real.has_mark("svc3"));
+    // ResourceManager's lines (log watchers grep them): the original's for
+    // taking svc4 alone and releasing it, ours for taking it back
+    let real_rm = resource_manager_lines(&real.log(), &real_etc());
+    let ours_rm = resource_manager_lines(&ours.log(), &ours.dir.join("etc").display().to_string());
+    let acquire_svc4 = [
+        "DATE  ResourceManager(default)[N]:    info: Acquiring resource group: www4 marker::svc4",
+        "DATE  ResourceManager(default)[N]:    info: Running ETC/resource.d/marker svc4 start",
+    ];
+    for l in acquire_svc4 {
+        assert!(real_rm.iter().any(|x| x == l), "{l}\n{real_rm:#?}");
+    }
+    assert_eq!(ours_rm, acquire_svc4, "{}", ours.log());
+    assert!(
+        real_rm.iter().any(|x| {
+            x
+            == "DATE  ResourceManager(default)[N]:    info: Running ETC/resource.d/marker svc4 stop"
+        }),
+        "{real_rm:#?}"
+    );
     assert!(
         real.log()
             .contains("Status update for node www4: status active"),

@@ -396,3 +396,33 @@ impl Drop for RealNode {
         self.kill9();
     }
 }
+
+/// ResourceManager's lines of a log (`2026/11/25_19:45:42  ResourceManager(default)[24860]:    info: text`),
+/// with the date, the id and the node's configuration directory replaced
+/// (`DATE`, `N`, `ETC`) so that ours and the original's compare; panics
+/// on a ResourceManager line in any other shape. 3.0.6 writes the script
+/// path as `/etc/ha.d//resource.d/x` when the daemon itself starts
+/// ResourceManager and `/etc/ha.d/resource.d/x` when its standby scripts
+/// do; ours always writes `//`: both read `ETC/resource.d/x` here.
+pub fn resource_manager_lines(log: &str, etc: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| l.contains("ResourceManager("))
+        .map(|l| {
+            let (date, rest) = l.split_at(l.find(' ').unwrap_or(0));
+            let shape: String = date
+                .chars()
+                .map(|c| if c.is_ascii_digit() { '9' } else { c })
+                .collect();
+            assert_eq!(shape, "9999/99/99_99:99:99", "date of: {l}");
+            let rest = rest
+                .strip_prefix("  ResourceManager(default)[")
+                .unwrap_or_else(|| panic!("tag of: {l}"));
+            let (id, text) = rest.split_once("]:    ").unwrap_or_else(|| panic!("{l}"));
+            assert!(id.chars().all(|c| c.is_ascii_digit()), "id of: {l}");
+            format!(
+                "DATE  ResourceManager(default)[N]:    {}",
+                text.replace(etc, "ETC").replace("ETC//", "ETC/")
+            )
+        })
+        .collect()
+}
