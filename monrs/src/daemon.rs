@@ -523,6 +523,9 @@ pub struct Daemon {
     pub extra_vars: HashMap<(String, String, String), String>,
     /// monitor pipes poll() reported readable in the last wait
     ready: HashSet<i32>,
+    /// when the scheduling pass last ran: the next pass counts the trap
+    /// timers down by the time since then
+    pub last_pass: Instant,
     /// resolved monitor path -> the shipped monitor it is, if any
     shipped: HashMap<String, Option<&'static str>>,
     rng: u64,
@@ -551,6 +554,7 @@ impl Daemon {
             extra_vars: HashMap::new(),
             ready: HashSet::new(),
             shipped: HashMap::new(),
+            last_pass: Instant::now(),
             rng: (now as u64) ^ ((std::process::id() as u64) << 32) | 1,
         };
         d.build_slots();
@@ -1004,6 +1008,13 @@ impl Daemon {
 
     /// One pass of the scheduling block of mon's main loop.
     /// Stop the scheduler: countdowns hold still until `start_scheduler`.
+    /// A trap timer value to store now so that it runs out `secs` from
+    /// now: the next pass subtracts the time since the last one, part of
+    /// which had passed before now.
+    pub fn trap_countdown(&self, secs: f64) -> f64 {
+        secs + self.last_pass.elapsed().as_secs_f64()
+    }
+
     pub fn stop_scheduler(&mut self) {
         if !self.stopped {
             for s in &mut self.slots {
@@ -1355,11 +1366,11 @@ impl Daemon {
         self.read_historic_file();
         self.log.log(Priority::Info, "mon server started");
         self.startup_alerts();
-        let mut lasttm = Instant::now();
+        self.last_pass = Instant::now();
         loop {
-            let t = lasttm.elapsed().as_secs_f64();
+            let t = self.last_pass.elapsed().as_secs_f64();
             self.schedule(t);
-            lasttm = Instant::now();
+            self.last_pass = Instant::now();
             self.reap();
             if GOT_TERM.swap(false, Ordering::SeqCst) {
                 self.terminate("caught TERM signal, exiting");

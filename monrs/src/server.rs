@@ -1217,11 +1217,13 @@ disabled: {} running: {} timer: {}
 
     fn clear_timers(&mut self, i: usize) {
         let svc = self.service(i).clone();
+        let tt = svc.traptimeout.map(|t| self.trap_countdown(t));
+        let td = svc.trapduration.map(|t| self.trap_countdown(t));
         let s = &mut self.slots[i];
-        if let Some(t) = svc.traptimeout {
+        if let Some(t) = tt {
             s.trap_timer = t;
         }
-        if let Some(t) = svc.trapduration {
+        if let Some(t) = td {
             s.trap_duration_timer = Some(t);
         }
         if let Some(iv) = svc.interval {
@@ -1736,7 +1738,7 @@ disabled: {} running: {} timer: {}
         let now = epoch();
         let sv = self.service(i).clone();
         if let Some(tt) = sv.traptimeout {
-            self.slots[i].trap_timer = tt;
+            self.slots[i].trap_timer = self.trap_countdown(tt);
         }
         self.slots[i].state.last_trap = now;
         if intended.is_some() {
@@ -1751,7 +1753,7 @@ disabled: {} running: {} timer: {}
             ),
         );
         if let Some(d) = sv.trapduration {
-            self.slots[i].trap_duration_timer = Some(d);
+            self.slots[i].trap_duration_timer = Some(self.trap_countdown(d));
         }
         let exit = crate::perlnum::numify(sta) as i64;
         let output = format!("{sum}\n{}", t.get("dtl").unwrap_or(""));
