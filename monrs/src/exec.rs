@@ -121,9 +121,10 @@ pub fn monitor_env(
 pub struct RunningMonitor {
     /// the child's pid; for a monitor run in-process, the daemon's own
     pub pid: libc::pid_t,
-    /// a shipped monitor running on a thread of the daemon; it writes its
-    /// output into `pipe` as a child would, and returns its exit code
-    pub thread: Option<std::thread::JoinHandle<i32>>,
+    /// a shipped monitor running on a worker thread of the daemon: it
+    /// writes its output into `pipe` as a child would, and sends its exit
+    /// code here before closing the pipe
+    pub thread: Option<std::sync::mpsc::Receiver<i32>>,
     pub pipe: OwnedFd,
     pub output: Vec<u8>,
     pub eof: bool,
@@ -213,8 +214,65 @@ pub fn spawn_monitor(argv: &[String], env: &[(String, String)]) -> std::io::Resu
     }
 }
 
+/// A shipped monitor's run handed to a worker thread.
+struct Job {
+    name: &'static str,
+    args: Vec<String>,
+    out: OwnedFd,
+    done: std::sync::mpsc::Sender<i32>,
+}
+
+/// Workers waiting for a job (rendezvous channels: a send succeeds only
+/// into a worker that is receiving, and fails once it has exited).
+static IDLE: std::sync::Mutex<Vec<std::sync::mpsc::SyncSender<Job>>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// A worker with nothing to do for this long exits.
+const WORKER_IDLE: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn run_job(j: Job) {
+    let mut out = Vec::new();
+    let code = crate::scripts::run_monitor_in_process(j.name, &j.args, &mut out);
+    let mut f = std::fs::File::from(j.out);
+    let _ = f.write_all(&out);
+    // the code first: the daemon collects it once it sees the pipe close
+    let _ = j.done.send(code);
+    drop(f);
+}
+
+/// Hand a job to an idle worker, or start one. Workers are kept for
+/// reuse: a monitor run every second should not cost a thread start.
+fn submit(mut job: Job) -> std::io::Result<()> {
+    loop {
+        let idle = IDLE.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let Some(tx) = idle else { break };
+        match tx.send(job) {
+            Ok(()) => return Ok(()),
+            // that worker timed out and left; try the next
+            Err(std::sync::mpsc::SendError(j)) => job = j,
+        }
+    }
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(0);
+    std::thread::Builder::new()
+        .name("monitor".into())
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            run_job(job);
+            loop {
+                IDLE.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(tx.clone());
+                match rx.recv_timeout(WORKER_IDLE) {
+                    Ok(j) => run_job(j),
+                    Err(_) => return,
+                }
+            }
+        })?;
+    Ok(())
+}
+
 /// Run one of the shipped monitors (`name`, with `args` = argv[1..]) on a
-/// thread of the daemon instead of a process: no fork, no exec, no
+/// worker thread of the daemon instead of a process: no fork, no exec, no
 /// process start-up. Its output reaches the daemon through a pipe exactly
 /// as a child's would, so the rest of the daemon cannot tell the
 /// difference (see mon(8), "Shipped monitors").
@@ -225,20 +283,17 @@ pub fn spawn_in_process(name: &'static str, args: Vec<String>) -> std::io::Resul
         let fl = libc::fcntl(r.as_raw_fd(), libc::F_GETFL);
         libc::fcntl(r.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
     }
-    let handle = std::thread::Builder::new()
-        .name(name.into())
-        .stack_size(256 * 1024)
-        .spawn(move || {
-            let mut out = Vec::new();
-            let code = crate::scripts::run_monitor_in_process(name, &args, &mut out);
-            let mut f = std::fs::File::from(w);
-            let _ = f.write_all(&out);
-            code
-        })?;
+    let (done, code) = std::sync::mpsc::channel();
+    submit(Job {
+        name,
+        args,
+        out: w,
+        done,
+    })?;
     Ok(RunningMonitor {
         // SAFETY: getpid has no preconditions.
         pid: unsafe { libc::getpid() },
-        thread: Some(handle),
+        thread: Some(code),
         pipe: r,
         output: Vec::new(),
         eof: false,
@@ -246,17 +301,17 @@ pub fn spawn_in_process(name: &'static str, args: Vec<String>) -> std::io::Resul
 }
 
 impl RunningMonitor {
-    /// A thread's exit code as the raw wait status a process exiting with
-    /// it would have had.
-    fn join_status(h: std::thread::JoinHandle<i32>) -> libc::c_int {
-        (h.join().unwrap_or(255) & 0xff) << 8
+    /// An in-process run's exit code as the raw wait status a process
+    /// exiting with it would have had (255 if the run panicked).
+    fn join_status(rx: std::sync::mpsc::Receiver<i32>) -> libc::c_int {
+        (rx.recv().unwrap_or(255) & 0xff) << 8
     }
 
     /// waitpid(WNOHANG): the raw wait status once the monitor exited.
     pub fn try_wait(&mut self) -> Option<libc::c_int> {
         if self.thread.is_some() {
-            // the thread closes the pipe as its last act, so after EOF
-            // the join is immediate (and no SIGCHLD would come to retry)
+            // the worker sends the code before it closes the pipe, so
+            // after EOF it is there (and no SIGCHLD would come to retry)
             if !self.eof {
                 return None;
             }
