@@ -796,6 +796,31 @@ impl Cluster {
         self.director(h).boot();
     }
 
+    /// How many processes named `comm` run in host `h`'s network
+    /// namespace (e.g. `mon` on a director), whatever tools run it.
+    pub fn processes(&self, h: Host, comm: &str) -> usize {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(ino) = fs::metadata(self.topo.path(h)).map(|m| m.ino()) else {
+            return 0;
+        };
+        let want = format!("net:[{ino}]");
+        fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_str()
+                    .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            })
+            .filter(|e| {
+                let p = e.path();
+                fs::read_link(p.join("ns/net")).is_ok_and(|l| l.to_str() == Some(want.as_str()))
+                    && fs::read_to_string(p.join("comm")).is_ok_and(|c| c.trim() == comm)
+            })
+            .count()
+    }
+
     /// Both directors' logs, for assertion messages.
     pub fn logs(&self) -> String {
         format!("{}\n{}", self.www3.log(), self.www4.log())

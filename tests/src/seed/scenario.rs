@@ -370,6 +370,8 @@ pub struct Failover {
     pub outage: Option<Outage>,
     /// (requests, failures) from 1 s after the takeover on.
     pub after: (usize, usize),
+    /// mon processes on (www3, www4) once www4 directs.
+    pub mons: (usize, usize),
 }
 
 pub fn master_lost(c: &mut Cluster, tl: &Timeline, prober: &Prober, how: Loss) -> Failover {
@@ -408,12 +410,21 @@ pub fn master_lost(c: &mut Cluster, tl: &Timeline, prober: &Prober, how: Loss) -
         tl.note(at, format!("log {what}"));
     }
     let after = count(&p, took_over + 1.0, f64::MAX);
+    let mons = (
+        c.processes(Host::Www3, "mon"),
+        c.processes(Host::Www4, "mon"),
+    );
+    tl.note(
+        tl.now(),
+        format!("B: mon processes: www3 {}, www4 {}", mons.0, mons.1),
+    );
     let f = Failover {
         how,
         injected,
         took_over,
         outage,
         after,
+        mons,
     };
     tl.note(tl.now(), format!("B: {}", failover_line(&f)));
     f
@@ -460,6 +471,8 @@ pub struct Failback {
     pub titles_after: BTreeMap<String, usize>,
     /// (requests, failures) from 1 s after the failback on.
     pub after: (usize, usize),
+    /// mon processes on (www3, www4) after the failback.
+    pub mons: (usize, usize),
 }
 
 pub fn master_returns(c: &mut Cluster, tl: &Timeline, prober: &Prober, how: Return) -> Failback {
@@ -513,6 +526,14 @@ pub fn master_returns(c: &mut Cluster, tl: &Timeline, prober: &Prober, how: Retu
         }
     }
     let after = count(&p, back + 1.0, f64::MAX);
+    let mons = (
+        c.processes(Host::Www3, "mon"),
+        c.processes(Host::Www4, "mon"),
+    );
+    tl.note(
+        tl.now(),
+        format!("C: mon processes: www3 {}, www4 {}", mons.0, mons.1),
+    );
     let seen = match &outage {
         None => "clients saw no failed request".to_string(),
         Some(o) => format!(
@@ -541,6 +562,7 @@ pub fn master_returns(c: &mut Cluster, tl: &Timeline, prober: &Prober, how: Retu
         outage,
         titles_after,
         after,
+        mons,
     }
 }
 

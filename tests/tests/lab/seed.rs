@@ -110,6 +110,10 @@ fn seed_master_lost_and_returns() {
     let b2 = scenario::master_lost(&mut c, &tl, &p, Loss::KillHeartbeat);
     let c2 = scenario::master_returns(&mut c, &tl, &p, Return::Reboot);
     let probes = p.finish();
+    eprintln!(
+        "mon processes (www3, www4): B1 {:?} C1 {:?} B2 {:?} C2 {:?}",
+        b1.mons, c1.mons, b2.mons, c2.mons
+    );
     eprintln!("{:#?}", tl.events.lock().unwrap());
     for q in probes.iter().filter(|q| q.result.is_err()) {
         eprintln!("{:7.2} {} {:?}", q.at, q.src, q.result);
