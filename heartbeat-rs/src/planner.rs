@@ -692,10 +692,13 @@ impl Planner {
     /// groups and announce them again, so one node owns each group.
     pub fn partition_return(&mut self, node: &str) -> Vec<Output> {
         let mut out = Vec::new();
+        // Including groups whose takeover is still queued or running (the
+        // peer came back right after we declared it dead): the release is
+        // queued behind the takeover.
         let theirs: Vec<String> = self
             .res
             .keys_of(node)
-            .filter(|k| self.held.contains(*k))
+            .filter(|k| self.held.contains(*k) || self.wanted.contains(*k))
             .map(str::to_string)
             .collect();
         let ours: Vec<String> = self

@@ -266,3 +266,60 @@ fn auto_failback_legacy_asks_for_own_groups_with_ip_request() {
     );
     assert!(b.has_mark("svc4"));
 }
+
+/// Regression: a node frozen longer than the dead time (SIGSTOP, like a
+/// stalled machine) declares its peer dead on waking and starts taking its
+/// groups just as the peer's heartbeats arrive again; the groups being
+/// taken were not given back and stayed on the wrong node for good.
+#[test]
+fn frozen_node_gives_back_what_it_took_when_it_thaws() {
+    let fast = "logfile LOGFILE\nkeepalive 100ms\ndeadtime 300ms\ninitdead 1\nudpport 694\nbcast eth0\nauto_failback on\nnode www3 www4\n";
+    let net = Net::new(2);
+    let res = "www3 marker::svc3\nwww4 marker::svc4\n";
+    let mut a = Node::new("www3", &net.ns('a'), fast, KEYS, res);
+    let mut b = Node::new("www4", &net.ns('b'), fast, KEYS, res);
+    a.script("marker", MARKER);
+    b.script("marker", MARKER);
+    a.start();
+    assert!(
+        wait_for(T, || a.has_mark("svc3") && a.has_mark("svc4")).is_some(),
+        "{}",
+        a.log()
+    );
+    let b_started = std::time::Instant::now();
+    b.start();
+    let settled = |a: &Node, b: &Node| {
+        a.has_mark("svc3") && !a.has_mark("svc4") && b.has_mark("svc4") && !b.has_mark("svc3")
+    };
+    assert!(
+        wait_for(T, || settled(&a, &b)).is_some(),
+        "{}\n{}",
+        a.log(),
+        b.log()
+    );
+    // past the first 5 s, when a node advertises deadtime + 2 s
+    std::thread::sleep(Duration::from_millis(5600).saturating_sub(b_started.elapsed()));
+    let pid = b.child.as_ref().expect("www4 runs").id() as i32;
+    for round in 0..2 {
+        // SAFETY: plain kill(2) on our own child.
+        unsafe { libc::kill(pid, libc::SIGSTOP) };
+        std::thread::sleep(Duration::from_millis(900));
+        unsafe { libc::kill(pid, libc::SIGCONT) };
+        assert!(
+            wait_for(T, || b.log().matches("node www3: is dead").count() > round
+                || b.log().matches("Late heartbeat").count() > round)
+            .is_some(),
+            "{}",
+            b.log()
+        );
+        // each group back with its own node, and staying there
+        assert!(
+            wait_for(T, || settled(&a, &b)).is_some(),
+            "round {round}:\n{}\n{}",
+            a.log(),
+            b.log()
+        );
+        std::thread::sleep(Duration::from_millis(1000));
+        assert!(settled(&a, &b), "round {round}:\n{}\n{}", a.log(), b.log());
+    }
+}

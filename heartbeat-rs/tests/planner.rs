@@ -326,6 +326,33 @@ fn healed_partition_converges_to_one_owner_per_group() {
     assert!(s.jobs.contains(&"www4 refresh 10.0.0.101".to_string()));
 }
 
+/// Regression (found by freezing a node for 850 ms at deadtime 300 ms):
+/// the peer came back while the takeover of its groups was still running,
+/// nothing was given back and the VIP stayed on the wrong node for good.
+#[test]
+fn partition_return_during_the_takeover_gives_the_group_back() {
+    let mut s = started(AutoFailback::On);
+    s.jobs.clear();
+    // www4 declares www3 dead and www3 is back before the takeover job ends
+    let took = s.p[1].node_dead("www3", DeathCause::Timeout, 1);
+    let back = s.p[1].partition_return("www3");
+    assert!(
+        !back.iter().any(|o| matches!(o, Output::Run(_))),
+        "queued behind the takeover: {back:?}"
+    );
+    s.pump(1, took);
+    s.pump(1, back);
+    assert_eq!(s.held(1), ["10.0.0.101"]);
+    assert_eq!(
+        s.jobs,
+        [
+            "www4 acquire 10.0.0.100",
+            "www4 release 10.0.0.100",
+            "www4 refresh 10.0.0.101"
+        ]
+    );
+}
+
 /// Regression: only www4 saw the partition; www3 keeps its group and must
 /// announce it again once www4 has given it back.
 #[test]
