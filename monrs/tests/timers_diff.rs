@@ -326,3 +326,69 @@ fn maxprocs_matches_debian_mon() {
     let log = setups[0].file("syslog");
     assert!(log.contains("throttled at 1 processes"), "{log}");
 }
+
+const SKEW_CF: &str = r#"
+watch w
+    service skew
+        interval 2s
+        randskew 1s
+        monitor stamp.monitor
+"#;
+
+/// randskew: each next run is interval ± (1..=randskew) seconds after the
+/// previous one ended, so with interval 2s and randskew 1s a gap of 2 s
+/// never happens. mon notices the exit one tick late and counts down one
+/// tick late (mon(8), MONITORS): its gaps are 3 or 5 s, ours 1 or 3.
+#[test]
+fn randskew_gaps_match_debian_mon_up_to_its_tick() {
+    require_reference();
+    let _serial = reference_lock();
+    let setups: Vec<Setup> = ["skew-ours", "skew-mon"]
+        .iter()
+        .map(|tag| {
+            let s = Setup::new(tag, SKEW_CF, &[], &[]);
+            let p = s.dir.join("mon.d/stamp.monitor");
+            std::fs::write(
+                &p,
+                format!("#!/bin/sh\ndate +%s.%N >> {}/stamps\n", s.dir.display()),
+            )
+            .unwrap();
+            std::process::Command::new("chmod")
+                .arg("+x")
+                .arg(&p)
+                .status()
+                .unwrap();
+            s
+        })
+        .collect();
+    let children: Vec<Running> = setups
+        .iter()
+        .zip([env!("CARGO_BIN_EXE_mon"), "/usr/sbin/mon"])
+        .map(|(s, b)| s.start(b))
+        .collect();
+    let gaps = |s: &Setup| -> Vec<f64> {
+        let t: Vec<f64> = s
+            .file("stamps")
+            .lines()
+            .filter_map(|l| l.parse().ok())
+            .collect();
+        t.windows(2).map(|w| w[1] - w[0]).collect()
+    };
+    wait_for("four runs each", Duration::from_secs(60), || {
+        setups.iter().all(|s| gaps(s).len() >= 3)
+    });
+    drop(children);
+    let near = |g: f64, want: &[f64], slack: f64| want.iter().any(|w| (g - w).abs() <= slack);
+    let (ours, mon) = (gaps(&setups[0]), gaps(&setups[1]));
+    for g in &ours {
+        assert!(
+            near(*g, &[1.0, 3.0], 0.35),
+            "ours: gap {g:.2}s in {ours:.2?}"
+        );
+    }
+    // mon's gaps sit on its one-second tick; a loaded machine can stretch
+    // a tick
+    for g in &mon {
+        assert!(near(*g, &[3.0, 5.0], 0.9), "mon: gap {g:.2}s in {mon:.2?}");
+    }
+}
