@@ -473,6 +473,8 @@ pub struct Failback {
     pub after: (usize, usize),
     /// mon processes on (www3, www4) after the failback.
     pub mons: (usize, usize),
+    /// Whose MAC the client's ARP entry for the VIP held at the end.
+    pub client_arp: Option<Host>,
 }
 
 pub fn master_returns(c: &mut Cluster, tl: &Timeline, prober: &Prober, how: Return) -> Failback {
@@ -534,6 +536,7 @@ pub fn master_returns(c: &mut Cluster, tl: &Timeline, prober: &Prober, how: Retu
         tl.now(),
         format!("C: mon processes: www3 {}, www4 {}", mons.0, mons.1),
     );
+    let client_arp = c.state().client_arp_vip;
     let seen = match &outage {
         None => "clients saw no failed request".to_string(),
         Some(o) => format!(
@@ -563,6 +566,7 @@ pub fn master_returns(c: &mut Cluster, tl: &Timeline, prober: &Prober, how: Retu
         titles_after,
         after,
         mons,
+        client_arp,
     }
 }
 

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 use suite_tests::seed::scenario::{self, Loss, Return, Timeline};
-use suite_tests::seed::{Cluster, Prober, CLIENTS};
+use suite_tests::seed::{Cluster, Host, Prober, CLIENTS};
 
 /// The client: a request every 100 ms, rotating over the client
 /// addresses, each with a 1 s limit (a failed one is counted, not retried).
@@ -140,12 +140,26 @@ fn seed_master_lost_and_returns() {
     assert!(o.gap().unwrap() < 45.0, "{b1:?}");
     for f in [&c1, &c2] {
         assert!(f.back - f.at < 60.0, "slow failback: {f:?}");
-        assert_eq!(f.after.1, 0, "client errors after the failback: {f:?}");
-        // Through www3's IPVS again: the clients reach several servers,
-        // not only www4's own httpd.
         assert!(
-            f.titles_after.len() >= 2,
-            "all traffic went to one server: {f:?}"
+            f.after.0 >= 20,
+            "too few requests after the failback: {f:?}"
         );
+        assert_eq!(f.after.1, 0, "client errors after the failback: {f:?}");
+        // Clients go through www3 again, not to www4's own httpd (which
+        // also answers for the VIP, on lo:0): their ARP entry for the VIP
+        // holds www3's MAC. Which real servers wlc then picks depends on
+        // the connection counts the kernel keeps for re-added
+        // destinations, so titles are not asserted here; that www4 serves
+        // as a real server behind www3 with this very setup (VIP on lo:0
+        // by lvs-r.sh, 10.0.0.4 in www3's table, no IPVS table of its own,
+        // all checked by www3_directs) is shown by the balance test.
+        assert_eq!(f.client_arp, Some(Host::Www3), "{f:?}");
+        // puck stop's `killproc mon` ended www4's mon; www3 runs one.
+        assert_eq!(f.mons, (1, 0), "mon processes (www3, www4): {f:?}");
+    }
+    // While www4 directs it runs its own mon (puck start); www3's keeps
+    // running after a cut or a kill -9 of heartbeat (nothing stops it).
+    for b in [&b1, &b2] {
+        assert_eq!(b.mons, (1, 1), "mon processes (www3, www4): {b:?}");
     }
 }
