@@ -302,9 +302,9 @@ pub fn spawn_in_process(name: &'static str, args: Vec<String>) -> std::io::Resul
 
 impl RunningMonitor {
     /// An in-process run's exit code as the raw wait status a process
-    /// exiting with it would have had (255 if the run panicked).
+    /// exiting with it would have had (a panic: 101, as the process's).
     fn join_status(rx: std::sync::mpsc::Receiver<i32>) -> libc::c_int {
-        (rx.recv().unwrap_or(255) & 0xff) << 8
+        (rx.recv().unwrap_or(101) & 0xff) << 8
     }
 
     /// waitpid(WNOHANG): the raw wait status once the monitor exited.

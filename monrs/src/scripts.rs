@@ -1213,7 +1213,37 @@ pub fn shipped_monitor(path: &str) -> Option<&'static str> {
     let name = p.file_name()?.to_str()?;
     let name = MONITORS.iter().find(|m| **m == name)?;
     let target = std::fs::canonicalize(p).ok()?;
-    (target.file_name()? == "mon-scripts").then_some(name)
+    if target.file_name()? != "mon-scripts" || privileged(&target) {
+        return None;
+    }
+    Some(name)
+}
+
+/// Whether a program gains privileges when started (setuid/setgid, or
+/// file capabilities such as cap_net_raw for fping.monitor's raw
+/// socket): then the daemon must start it, as in-process it would run
+/// with the daemon's own privileges instead.
+fn privileged(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return true;
+    };
+    if meta.permissions().mode() & 0o6000 != 0 {
+        return true;
+    }
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else {
+        return true;
+    };
+    // SAFETY: a size query (null buffer, length 0) on a valid C string.
+    let n = unsafe {
+        libc::getxattr(
+            c.as_ptr(),
+            c"security.capability".as_ptr(),
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    n >= 0
 }
 
 /// Whether running `name` with `args` in-process gives exactly what the

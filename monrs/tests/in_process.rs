@@ -135,6 +135,21 @@ fn only_links_to_mon_scripts_under_a_monitor_name_run_in_process() {
         Some("fping.monitor")
     );
     assert_eq!(shipped_monitor(&other), None);
+    // a copy of mon-scripts that gains privileges when started (setuid
+    // here; file capabilities likewise) is started, not run in-process
+    let priv_dir = d.join("priv");
+    std::fs::create_dir(&priv_dir).unwrap();
+    let priv_bin = priv_dir.join("mon-scripts");
+    std::fs::copy(bin, &priv_bin).unwrap();
+    let linked = priv_dir.join("fping.monitor");
+    std::os::unix::fs::symlink(&priv_bin, &linked).unwrap();
+    assert_eq!(
+        shipped_monitor(&linked.display().to_string()),
+        Some("fping.monitor")
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&priv_bin, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    assert_eq!(shipped_monitor(&linked.display().to_string()), None);
     assert_eq!(shipped_monitor(&copy.display().to_string()), None);
     assert_eq!(shipped_monitor("/usr/lib/mon/mon.d/http.monitor"), None);
     assert_eq!(
