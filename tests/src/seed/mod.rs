@@ -1224,3 +1224,66 @@ impl Outage {
         self.recovered.map(|r| r - self.first_error)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// /proc/net/ip_vs as the 6.1 kernel prints it: the VIP's service and
+    /// its destinations; other services' destinations are not counted.
+    #[test]
+    fn ipvs_dests_reads_the_vip_service_only() {
+        let text = "IP Virtual Server version 1.2.1 (size=4096)\n\
+Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\n\
+TCP  0A000064:0050 wlc persistent 360\n  -> 0A00000C:0050      Route   100    0          3         \n  -> 0A00000B:0050      Route   100    1          0         \n\
+TCP  0A000064:01BB rr\n  -> 0A000004:01BB      Route   1      0          0         \n";
+        let (found, dests) = ipvs_dests(text);
+        assert!(found);
+        assert_eq!(
+            dests,
+            [Ipv4Addr::new(10, 0, 0, 11), Ipv4Addr::new(10, 0, 0, 12)]
+        );
+        assert_eq!(
+            ipvs_dests("IP Virtual Server version 1.2.1 (size=4096)\n"),
+            (false, vec![])
+        );
+    }
+
+    fn probe(at: f64, ok: bool) -> Probe {
+        Probe {
+            at,
+            src: CLIENT,
+            result: if ok {
+                Ok("node01".into())
+            } else {
+                Err("connect".into())
+            },
+        }
+    }
+
+    /// The gap runs from the first failure to the first success after the
+    /// last failure; successes between failures do not end it.
+    #[test]
+    fn outage_spans_first_failure_to_recovery() {
+        let p: Vec<Probe> = [
+            (1.0, true),
+            (2.0, false),
+            (3.0, true),
+            (4.0, false),
+            (5.0, true),
+            (6.0, true),
+        ]
+        .iter()
+        .map(|&(t, ok)| probe(t, ok))
+        .collect();
+        let o = Outage::find(&p, 1.5, None).unwrap();
+        assert_eq!(
+            (o.first_error, o.last_error, o.recovered),
+            (2.0, 4.0, Some(5.0))
+        );
+        assert_eq!((o.errors, o.requests), (2, 5));
+        assert_eq!(o.gap(), Some(3.0));
+        assert!(Outage::find(&p, 4.5, None).is_none());
+        assert_eq!(Outage::find(&p[..4], 0.0, None).unwrap().gap(), None);
+    }
+}

@@ -662,3 +662,76 @@ pub fn state_changes(a: &State, b: &State) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_changes_name_what_moved() {
+        let before = State {
+            vip_on_eth0: vec![Host::Www3],
+            service3: true,
+            dests3: ALL_DESTS.to_vec(),
+            www4_vip_on_lo: true,
+            client_arp_vip: Some(Host::Www3),
+            ..State::default()
+        };
+        let mut after = before.clone();
+        after.dests3 = vec![WWW4, WEB2];
+        assert_eq!(
+            state_changes(&before, &after),
+            ["www3: real server 10.0.0.11 removed"]
+        );
+        let after = State {
+            vip_on_eth0: vec![Host::Www3, Host::Www4],
+            service3: true,
+            dests3: ALL_DESTS.to_vec(),
+            service4: true,
+            dests4: vec![WEB1],
+            client_arp_vip: Some(Host::Www4),
+            ..State::default()
+        };
+        assert_eq!(
+            state_changes(&before, &after),
+            [
+                "www4: VIP up on eth0",
+                "www4: virtual service 10.0.0.100:80 created (wlc -p 360)",
+                "www4: real server 10.0.0.11 added",
+                "www4: VIP removed from lo:0",
+                "client: ARP entry for the VIP now www4's MAC",
+            ]
+        );
+        // A cleared table is one event, not one per real server.
+        let cleared = State {
+            service3: false,
+            dests3: vec![],
+            ..before.clone()
+        };
+        assert_eq!(
+            state_changes(&before, &cleared),
+            ["www3: IPVS table cleared"]
+        );
+    }
+
+    #[test]
+    fn www3_directs_needs_the_whole_seed_setup() {
+        let s = State {
+            vip_on_eth0: vec![Host::Www3],
+            service3: true,
+            dests3: ALL_DESTS.to_vec(),
+            www4_vip_on_lo: true,
+            ..State::default()
+        };
+        assert!(www3_directs(&s));
+        assert!(!www3_directs(&State {
+            www4_vip_on_lo: false,
+            ..s.clone()
+        }));
+        assert!(!www3_directs(&State {
+            vip_on_eth0: vec![Host::Www3, Host::Www4],
+            ..s.clone()
+        }));
+        assert!(!www4_directs(&s));
+    }
+}
