@@ -198,6 +198,8 @@ struct HttpConn {
     sent: usize,
     content: Vec<u8>,
     timed_out: bool,
+    /// socket() failed for lack of file descriptors
+    out_of_fds: bool,
 }
 
 #[derive(PartialEq, Eq, Clone, Copy)]
@@ -229,7 +231,23 @@ fn http_get_many(
     // scan of every socket in flight. Edge-triggered for both directions,
     // registered once: http_step always goes on until it would block.
     // SAFETY: plain epoll instance creation, owned by the guard.
-    let ep = FdGuard(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) });
+    let mut ep = FdGuard(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) });
+    // out of descriptors (shared with the daemon's other in-process
+    // checks): wait a little for some to be freed
+    for _ in 0..100 {
+        if ep.0 >= 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        // SAFETY: as above.
+        ep = FdGuard(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) });
+    }
+    if ep.0 < 0 {
+        return hosts
+            .iter()
+            .map(|_| http_result(&[], false, timeout, matchre))
+            .collect();
+    }
     let watch = |c: &HttpConn, i: usize| {
         let mut ev = libc::epoll_event {
             events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLET) as u32,
@@ -247,6 +265,12 @@ fn http_get_many(
     loop {
         while next < hosts.len() && active < HTTP_PARALLEL {
             let c = http_start(&hosts[next], port, path, ua, limit);
+            if c.out_of_fds && active > 0 {
+                // the daemon's descriptors are shared with every other
+                // check running in-process: wait for ours to free some
+                // rather than report the host as failed
+                break;
+            }
             if c.state != HttpState::Done {
                 active += 1;
                 watch(&c, next);
@@ -306,6 +330,7 @@ fn http_start(host: &str, port: u16, path: &str, ua: &str, limit: Duration) -> H
         sent: 0,
         content: Vec::new(),
         timed_out: false,
+        out_of_fds: false,
     };
     let Some(ip) = resolve(host) else {
         return c;
@@ -320,6 +345,10 @@ fn http_start(host: &str, port: u16, path: &str, ua: &str, limit: Duration) -> H
         )
     };
     if fd < 0 {
+        c.out_of_fds = matches!(
+            std::io::Error::last_os_error().raw_os_error(),
+            Some(libc::EMFILE | libc::ENFILE)
+        );
         return c;
     }
     let fd = FdGuard(fd);

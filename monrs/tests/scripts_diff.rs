@@ -432,3 +432,22 @@ fn test_alert_matches_original() {
         "DATE -s http -g web -h h1 h2 -t 1795635646 a two words"
     );
 }
+
+/// In-process, http.monitor shares the daemon's descriptors with every
+/// other check; when they run out it waits for its own connections to
+/// finish instead of reporting hosts as failed. Shown here with a
+/// process limited to 24 descriptors checking 60 hosts.
+#[test]
+fn http_monitor_waits_for_descriptors_instead_of_failing_hosts() {
+    let ok = http_server("HTTP/1.0 200 OK\r\nServer: t\r\n\r\nfine\n").to_string();
+    let me = ours("http.monitor");
+    let hosts = vec!["127.0.0.1"; 60].join(" ");
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -n 24 && exec {me} -p {ok} -t 10 {hosts}"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.starts_with("\nHOST 127.0.0.1: ok\n"), "{out}");
+}
