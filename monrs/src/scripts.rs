@@ -5,7 +5,7 @@
 //! checks of many hosts run in parallel.
 
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddrV4, TcpStream, ToSocketAddrs};
+use std::net::{Ipv4Addr, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use crate::daemon::ctime;
@@ -101,44 +101,12 @@ fn resolve(host: &str) -> Option<Ipv4Addr> {
     })
 }
 
-/// Run `f` over hosts in parallel (bounded), keeping argument order.
-fn par_map<T: Send>(hosts: &[String], f: impl Fn(&str) -> T + Sync) -> Vec<T> {
-    let chunk = hosts.len().div_ceil(64).max(1);
-    std::thread::scope(|s| {
-        let hs: Vec<_> = hosts
-            .chunks(chunk)
-            .map(|c| {
-                let f = &f;
-                s.spawn(move || c.iter().map(|h| f(h)).collect::<Vec<T>>())
-            })
-            .collect();
-        hs.into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    })
-}
-
 /// tcp.monitor [-p port] [-t secs] host…
 pub fn tcp_monitor(args: &[String], out: &mut dyn Write) -> i32 {
     let (o, hosts) = getopts("p:t:", args);
     let port: u16 = opt_number(&o, 'p', 23);
     let timeout: u64 = opt_number(&o, 't', 10);
-    let results = par_map(&hosts, |h| -> Option<String> {
-        let Some(ip) = resolve(h) else {
-            return Some(format!("{h} could not inet_aton"));
-        };
-        match TcpStream::connect_timeout(
-            &SocketAddrV4::new(ip, port).into(),
-            Duration::from_secs(timeout),
-        ) {
-            Ok(_) => None,
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Some(format!("{h} timeout")),
-            Err(e) => Some(format!(
-                "{h} could not connect: {}",
-                crate::error::errno_text(&e)
-            )),
-        }
-    });
+    let results = connect_many(&hosts, port, Duration::from_secs(timeout));
     let mut failures: Vec<&String> = Vec::new();
     let mut detail = Vec::new();
     for (h, r) in hosts.iter().zip(&results) {
@@ -154,6 +122,143 @@ pub fn tcp_monitor(args: &[String], out: &mut dyn Write) -> i32 {
     let f: Vec<&str> = failures.iter().map(|s| s.as_str()).collect();
     let _ = write!(out, "{}\n\n{}\n", f.join(" "), detail.join("\n"));
     1
+}
+
+/// An epoll instance; when the process is out of descriptors (they are
+/// shared with the daemon's other in-process checks), it waits up to a
+/// second for some to be freed. Negative when there is none.
+fn epoll_instance() -> FdGuard {
+    for _ in 0..100 {
+        // SAFETY: plain epoll instance creation, owned by the guard.
+        let ep = FdGuard(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) });
+        if ep.0 >= 0 {
+            return ep;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    FdGuard(-1)
+}
+
+/// Connect to every host at once from one thread (non-blocking sockets
+/// under epoll), each within `limit`: per host None when it connected,
+/// else tcp.monitor's detail line. Like http.monitor, hosts wait when
+/// the process is out of descriptors rather than fail.
+fn connect_many(hosts: &[String], port: u16, limit: Duration) -> Vec<Option<String>> {
+    let mut res: Vec<Option<String>> = vec![None; hosts.len()];
+    let ep = epoll_instance();
+    // (index, socket, deadline) of connections in progress
+    let mut pending: Vec<(usize, FdGuard, Instant)> = Vec::new();
+    let mut next = 0;
+    let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 64];
+    loop {
+        while next < hosts.len() && pending.len() < HTTP_PARALLEL {
+            let h = &hosts[next];
+            let Some(ip) = resolve(h) else {
+                res[next] = Some(format!("{h} could not inet_aton"));
+                next += 1;
+                continue;
+            };
+            // SAFETY: plain socket creation; FdGuard owns the result.
+            let fd = unsafe {
+                libc::socket(
+                    libc::AF_INET,
+                    libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                    0,
+                )
+            };
+            if fd < 0 {
+                let e = std::io::Error::last_os_error();
+                if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+                    && !pending.is_empty()
+                {
+                    break;
+                }
+                res[next] = Some(format!(
+                    "{h} could not connect: {}",
+                    crate::error::errno_text(&e)
+                ));
+                next += 1;
+                continue;
+            }
+            let fd = FdGuard(fd);
+            let sa = sockaddr(ip, port);
+            // SAFETY: connecting our socket to a valid sockaddr_in.
+            let r = unsafe {
+                libc::connect(
+                    fd.0,
+                    (&sa as *const libc::sockaddr_in).cast(),
+                    std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                )
+            };
+            let e = std::io::Error::last_os_error();
+            if r == 0 {
+                // connected at once; the socket closes here
+            } else if e.raw_os_error() == Some(libc::EINPROGRESS) && ep.0 >= 0 {
+                let mut ev = libc::epoll_event {
+                    events: libc::EPOLLOUT as u32,
+                    u64: next as u64,
+                };
+                // SAFETY: registering our socket with our epoll instance.
+                unsafe { libc::epoll_ctl(ep.0, libc::EPOLL_CTL_ADD, fd.0, &mut ev) };
+                pending.push((next, fd, Instant::now() + limit));
+            } else {
+                res[next] = Some(format!(
+                    "{h} could not connect: {}",
+                    crate::error::errno_text(&e)
+                ));
+            }
+            next += 1;
+        }
+        if pending.is_empty() {
+            if next >= hosts.len() {
+                break;
+            }
+            continue;
+        }
+        let now = Instant::now();
+        pending.retain(|(i, _, deadline)| {
+            if now >= *deadline {
+                res[*i] = Some(format!("{} timeout", hosts[*i]));
+                false
+            } else {
+                true
+            }
+        });
+        let Some(wait) = pending.iter().map(|(_, _, d)| *d - now).min() else {
+            continue;
+        };
+        let ms = wait.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
+        // SAFETY: events is a valid buffer of the length passed.
+        let n = unsafe { libc::epoll_wait(ep.0, events.as_mut_ptr(), events.len() as i32, ms) };
+        for ev in &events[..n.max(0) as usize] {
+            let i = ev.u64 as usize;
+            let Some(k) = pending.iter().position(|(j, _, _)| *j == i) else {
+                continue;
+            };
+            let (_, fd, _) = pending.swap_remove(k);
+            let mut err: libc::c_int = 0;
+            let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+            // SAFETY: reading SO_ERROR into a local int.
+            unsafe {
+                libc::getsockopt(
+                    fd.0,
+                    libc::SOL_SOCKET,
+                    libc::SO_ERROR,
+                    (&mut err as *mut libc::c_int).cast(),
+                    &mut len,
+                )
+            };
+            if err != 0 {
+                let e = std::io::Error::from_raw_os_error(err);
+                res[i] = Some(format!(
+                    "{} could not connect: {}",
+                    hosts[i],
+                    crate::error::errno_text(&e)
+                ));
+            }
+        }
+    }
+    res
 }
 
 struct HttpResult {
@@ -230,18 +335,7 @@ fn http_get_many(
     // epoll rather than poll: a wake-up costs the ready sockets, not a
     // scan of every socket in flight. Edge-triggered for both directions,
     // registered once: http_step always goes on until it would block.
-    // SAFETY: plain epoll instance creation, owned by the guard.
-    let mut ep = FdGuard(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) });
-    // out of descriptors (shared with the daemon's other in-process
-    // checks): wait a little for some to be freed
-    for _ in 0..100 {
-        if ep.0 >= 0 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-        // SAFETY: as above.
-        ep = FdGuard(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) });
-    }
+    let ep = epoll_instance();
     if ep.0 < 0 {
         return hosts
             .iter()

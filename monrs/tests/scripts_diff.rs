@@ -152,7 +152,13 @@ fn file_alert_matches_original() {
 /// Runs `f` inside a fresh network namespace with a /24 on which
 /// nobody answers (addresses there are unreachable), then removes it.
 fn in_netns(f: impl FnOnce(&str)) {
-    let ns = format!("mon-ping-{}", std::process::id());
+    // unique per call: tests using it run in parallel in one process
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let ns = format!(
+        "mon-ping-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
     let sh = |c: &str| {
         let st = Command::new("sh").arg("-c").arg(c).status().unwrap();
         assert!(st.success(), "{c}");
@@ -450,4 +456,33 @@ fn http_monitor_waits_for_descriptors_instead_of_failing_hosts() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(out.starts_with("\nHOST 127.0.0.1: ok\n"), "{out}");
+}
+
+/// A host that does not answer at all: "timeout" within -t, in both.
+#[test]
+fn tcp_monitor_timeout_matches_original() {
+    require_reference();
+    let me = ours("tcp.monitor");
+    in_netns(|ns| {
+        let args = |prog: &str| -> Vec<String> {
+            [
+                "netns", "exec", ns, prog, "-p", "80", "-t", "1", "10.9.9.2", "10.9.9.3",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+        };
+        let go = |prog: &str| {
+            let a = args(prog);
+            let a: Vec<&str> = a.iter().map(String::as_str).collect();
+            run("ip", &a, &[], "")
+        };
+        let a = go("/usr/lib/mon/mon.d/tcp.monitor");
+        let b = go(&me);
+        assert_eq!(a, b);
+        assert_eq!(
+            a.0,
+            "10.9.9.2 10.9.9.3\n\n10.9.9.2 timeout\n10.9.9.3 timeout\n"
+        );
+    });
 }
