@@ -60,3 +60,12 @@ impl Rng {
         &v[self.below(v.len() as u64) as usize]
     }
 }
+
+/// A connection to whatever listens on 127.0.0.1:`port`, or None. A
+/// connect to a port nobody listens on can still succeed when the kernel
+/// picks that same port for our end (TCP self-connect); that is not a
+/// server.
+pub fn connect_local(port: u16) -> Option<std::net::TcpStream> {
+    let s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    (s.local_addr().ok()? != s.peer_addr().ok()?).then_some(s)
+}

@@ -3,7 +3,6 @@
 //! differential tests cover decisions and replies).
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -21,12 +20,12 @@ fn port_of(s: &Setup) -> u16 {
 fn cmd(port: u16, c: &str) -> Vec<String> {
     let start = Instant::now();
     let w = loop {
-        match TcpStream::connect(("127.0.0.1", port)) {
-            Ok(s) => break s,
-            Err(_) if start.elapsed() < Duration::from_secs(60) => {
+        match crate::common::connect_local(port) {
+            Some(s) => break s,
+            None if start.elapsed() < Duration::from_secs(60) => {
                 std::thread::sleep(Duration::from_millis(50))
             }
-            Err(e) => panic!("connect {port}: {e}"),
+            None => panic!("no server on {port}"),
         }
     };
     let mut w = w;

@@ -46,7 +46,7 @@ fn moncmd_output_matches_debian_moncmd() {
         .unwrap();
     let mut child = s.start(env!("CARGO_BIN_EXE_mon"));
     let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while crate::common::connect_local(port).is_none() {
         assert!(start.elapsed() < Duration::from_secs(60));
         std::thread::sleep(Duration::from_millis(50));
     }

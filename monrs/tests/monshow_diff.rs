@@ -135,7 +135,7 @@ fn monshow_matches_debian_monshow() {
             .unwrap()
     };
     let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while crate::common::connect_local(port).is_none() {
         assert!(start.elapsed() < Duration::from_secs(60));
         std::thread::sleep(Duration::from_millis(50));
     }

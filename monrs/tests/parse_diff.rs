@@ -119,8 +119,7 @@ fn run(binary: &str, cf: &str) -> (Option<i32>, String) {
             break st.code();
         }
         // a daemon that accepted its config binds its port
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-            || start.elapsed() > Duration::from_secs(60)
+        if crate::common::connect_local(port).is_some() || start.elapsed() > Duration::from_secs(60)
         {
             let _ = child.kill();
             let _ = child.wait();

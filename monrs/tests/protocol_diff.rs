@@ -157,7 +157,7 @@ impl Conn {
     pub(crate) fn open(port: u16) -> Conn {
         let start = Instant::now();
         loop {
-            if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
+            if let Some(s) = crate::common::connect_local(port) {
                 s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
                 return Conn {
                     r: BufReader::new(s.try_clone().unwrap()),
