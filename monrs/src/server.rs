@@ -1156,10 +1156,14 @@ disabled: {} running: {} timer: {}
 
     fn monremote(&mut self, what: &str) {
         if let Some(p) = self.cfg.globals.monremote.clone() {
-            let _ = std::process::Command::new("/bin/sh")
+            if let Ok(mut c) = std::process::Command::new("/bin/sh")
                 .arg("-c")
                 .arg(format!("{p} {what}"))
-                .spawn();
+                .spawn()
+            {
+                // reaped here: the daemon only waits for its monitors' pids
+                std::thread::spawn(move || c.wait());
+            }
         }
     }
 

@@ -8,6 +8,7 @@ mod harness;
 mod in_process;
 mod lifecycle;
 mod moncmd_diff;
+mod monremote_diff;
 mod monshow_diff;
 mod parse_diff;
 mod period_diff;
