@@ -120,7 +120,6 @@ start() { # binary dir mondir
 }
 setup $W/ours; setup $W/theirs
 $SCRIPTS install $W/ours/mon.d $W/ours/alert.d
-rm -f $W/ours/alert.d/test.alert # keep t.alert's directory as the original's
 start $OURS $W/ours $W/ours/mon.d
 start /usr/sbin/mon $W/theirs /usr/lib/mon/mon.d
 PO=$(cat $W/ours/mon.pid); PT=$(cat $W/theirs/mon.pid)
