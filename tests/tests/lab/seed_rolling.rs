@@ -312,8 +312,10 @@ enum Taker {
 fn check(run: &Run, c: &Cluster, taker: Taker) {
     let logs = || c.logs();
     if let Some(a) = &run.a {
+        // Debian's mon runs http.monitor (Perl, a process per check) every
+        // 3 s: 2-12 s on a quiet lab host, 29 s seen at a host load of 13.
         assert!(
-            a.removed - a.stopped < 30.0,
+            a.removed - a.stopped < 45.0,
             "node01 removed {:.1}s after httpd stopped: {a:?}\n{}",
             a.removed - a.stopped,
             logs()
@@ -327,7 +329,7 @@ fn check(run: &Run, c: &Cluster, taker: Taker) {
             "client errors after node01 left the table: {a:?}"
         );
         assert!(
-            a.readded - a.restarted < 30.0,
+            a.readded - a.restarted < 45.0,
             "node01 back too late: {a:?}"
         );
         assert_eq!(
