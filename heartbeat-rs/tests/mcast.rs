@@ -2,7 +2,7 @@
 //! resource exchange go to a multicast group on the bridge, ours–ours and
 //! with Debian's heartbeat 3.0.6, and failover works over it.
 
-use crate::support::netns::{in_ns, wait_for, Net, Node, RealNode};
+use crate::support::netns::{in_ns, thread_policies, wait_for, Net, Node, RealNode};
 use std::net::{Ipv4Addr, UdpSocket};
 use std::time::{Duration, Instant};
 
@@ -91,6 +91,17 @@ fn mcast_ours_ours_heartbeats_and_failover() {
         a.log()
     );
     group_carries_heartbeats_of(&net, "www3");
+    // Regression: realtime (the default) must reach the thread reading
+    // the medium, not only the main thread (SCHED_RESET_ON_FORK reset it).
+    let threads = thread_policies(a.child.as_ref().unwrap().id());
+    let main = threads.iter().find(|(n, _)| n == "heartbeat").map(|t| t.1);
+    assert_eq!(main, Some(1), "the daemon runs SCHED_FIFO: {threads:?}");
+    assert!(
+        threads
+            .iter()
+            .any(|(n, p)| n.starts_with("read: mcast") && *p == 1),
+        "{threads:?}"
+    );
     // www4 joins over the group: auto_failback on gives it svc4
     b.start();
     assert!(

@@ -258,8 +258,9 @@ fn main() {
 /// Like 3.0.6 (`realtime true`, the default): SCHED_FIFO at `rtprio` (else
 /// the middle of the range) so heartbeats go out on time on a busy
 /// machine, and memory locked so they never wait for a page-in. Resource
-/// scripts start at normal priority (SCHED_RESET_ON_FORK). Set before any
-/// thread exists so all of the daemon's threads inherit it.
+/// scripts start at normal priority (SCHED_RESET_ON_FORK); that flag
+/// resets new threads too, so the medium readers take the policy back
+/// themselves (daemon.rs).
 fn make_realtime(rtprio: Option<i32>, log: &Logger) {
     // SAFETY: plain scheduler/memory-lock syscalls on this process.
     unsafe {

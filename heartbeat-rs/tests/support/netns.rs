@@ -426,3 +426,24 @@ pub fn resource_manager_lines(log: &str, etc: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// (thread name, scheduling policy) of each thread of a process, from
+/// /proc (policy 0 = SCHED_OTHER, 1 = SCHED_FIFO).
+pub fn thread_policies(pid: u32) -> Vec<(String, u32)> {
+    let mut v = Vec::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return v;
+    };
+    for t in tasks.flatten() {
+        let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+        let sched = std::fs::read_to_string(t.path().join("sched")).unwrap_or_default();
+        let policy = sched
+            .lines()
+            .find(|l| l.starts_with("policy"))
+            .and_then(|l| l.rsplit(':').next())
+            .and_then(|x| x.trim().parse().ok())
+            .unwrap_or(u32::MAX);
+        v.push((comm.trim().to_string(), policy));
+    }
+    v
+}
