@@ -26,14 +26,16 @@ lo_up() {
 if vip_on_eth0; then
 	# Called from puck stop: heartbeat's IPaddr takes the VIP off eth0
 	# after puck has stopped, and would take it off lo:0 instead if it
-	# were there already. Wait for it (at most 30 s).
+	# were there already. Wait for it (at most 60 s); if www4 still (or
+	# again) holds the VIP on eth0 by then, it is the director, not a real
+	# server: leave lo:0 alone.
 	(
 		n=0
-		while vip_on_eth0 && [ $n -lt 60 ]; do
+		while vip_on_eth0 && [ $n -lt 120 ]; do
 			sleep 0.5
 			n=`expr $n + 1`
 		done
-		lo_up
+		vip_on_eth0 || lo_up
 	) </dev/null >/dev/null 2>&1 &
 else
 	lo_up

@@ -120,29 +120,39 @@ pub fn heartbeat_actions(c: &Cluster, tl: &Timeline, since: f64) -> Vec<(f64, St
             .find(|part| part.starts_with("ha-log"))
             .unwrap_or("");
         for line in text.lines() {
-            let Some((stamp, msg)) = line.split_once(" heartbeat: ") else {
-                continue;
-            };
+            // heartbeat's own lines: `Nov 26 01:38:56 www4 heartbeat: [24]:
+            // info: ...`; its resource scripts' runner (ResourceManager):
+            // `2026/11/26_01:38:56  ResourceManager(default)[28]:    info: ...`.
+            let (stamp, msg, keep): (String, &str, &[&str]) =
+                if let Some((stamp, msg)) = line.split_once(" heartbeat: ") {
+                    let keep: &[&str] = &[
+                        "is dead",
+                        "Dead node",
+                        "Taking over",
+                        "returning after partition",
+                        "standby: ",
+                    ];
+                    (stamp.to_string(), msg, keep)
+                } else if let Some((stamp, msg)) = line.split_once("  ResourceManager(") {
+                    // Older heartbeat-rs builds logged these when the
+                    // whole job ended; these carry their own time.
+                    let Some((_, hms)) = stamp.split_once('_') else {
+                        continue;
+                    };
+                    let keep: &[&str] = &["Running /etc"];
+                    (format!("- - {hms}"), msg, keep)
+                } else {
+                    continue;
+                };
             let msg = msg.split_once(": ").map_or(msg, |(_, m)| m);
             let msg = msg
+                .trim()
                 .trim_start_matches("info: ")
                 .trim_start_matches("WARN: ");
-            // Only what heartbeat logs when it happens: our heartbeat writes
-            // a resource job's lines (Acquiring/Releasing/Running ...) when
-            // the job ends, so their stamps would mislead; the effects of
-            // IPaddr and puck are seen in the kernel instead (Watcher).
-            let keep = [
-                "is dead",
-                "Dead node",
-                "Taking over",
-                "returning after partition",
-            ]
-            .iter()
-            .any(|k| msg.contains(k));
-            if !keep {
+            if !keep.iter().any(|k| msg.contains(k)) {
                 continue;
             }
-            let Some(at) = tl.log_secs(stamp) else {
+            let Some(at) = tl.log_secs(&stamp) else {
                 continue;
             };
             if at + 1.0 >= since {
@@ -393,6 +403,15 @@ pub fn master_lost(c: &mut Cluster, tl: &Timeline, prober: &Prober, how: Loss) -
         EVENT_LIMIT,
         www4_directs,
     );
+    // puck start ends by starting mon: wait for it, so that the takeover
+    // is complete before anything else happens (a partition that heals
+    // while heartbeat's takeover is still running makes heartbeat give the
+    // group back, take it again and hand it over once more).
+    let t = Instant::now();
+    while c.processes(Host::Www4, "mon") == 0 && t.elapsed() < EVENT_LIMIT {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    tl.note(tl.now(), "B: www4's mon runs (puck start done)");
     settle(prober, took_over + 1.0, 20, EVENT_LIMIT);
     // The outage ends with the first success after the last failure; wait
     // for a success after any failure seen so far.

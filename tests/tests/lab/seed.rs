@@ -110,6 +110,8 @@ fn seed_master_lost_and_returns() {
     let b2 = scenario::master_lost(&mut c, &tl, &p, Loss::KillHeartbeat);
     let c2 = scenario::master_returns(&mut c, &tl, &p, Return::Reboot);
     let probes = p.finish();
+    // Shown only when the test fails (cargo captures it otherwise).
+    eprintln!("state at the end: {:?}\n{}", c.state(), c.logs());
     eprintln!(
         "mon processes (www3, www4): B1 {:?} C1 {:?} B2 {:?} C2 {:?}",
         b1.mons, c1.mons, b2.mons, c2.mons
