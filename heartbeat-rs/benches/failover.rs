@@ -351,5 +351,10 @@ fn main() {
             "idle {idle}s at 100ms/300ms: {false_failovers} false failover(s), {late} late heartbeat warning(s); load average {}",
             load()
         );
+        for l in a.log().lines().chain(b.log().lines()) {
+            if l.contains("is dead") || l.contains("Late heartbeat") {
+                println!("  {l}");
+            }
+        }
     }
 }
