@@ -797,7 +797,9 @@ impl Cluster {
     }
 
     /// How many processes named `comm` run in host `h`'s network
-    /// namespace (e.g. `mon` on a director), whatever tools run it.
+    /// namespace (e.g. `mon` on a director), whatever tools run it. A
+    /// child of a process of that name is not counted: a daemon's child
+    /// between fork and exec (mon starting a monitor) has its name too.
     pub fn processes(&self, h: Host, comm: &str) -> usize {
         use std::os::unix::fs::MetadataExt;
         let Ok(ino) = fs::metadata(self.topo.path(h)).map(|m| m.ino()) else {
@@ -817,6 +819,7 @@ impl Cluster {
                 let p = e.path();
                 fs::read_link(p.join("ns/net")).is_ok_and(|l| l.to_str() == Some(want.as_str()))
                     && fs::read_to_string(p.join("comm")).is_ok_and(|c| c.trim() == comm)
+                    && !parent_named(&p, comm)
             })
             .count()
     }
@@ -964,6 +967,21 @@ pub fn ipv4_addrs() -> Vec<(String, Ipv4Addr)> {
         libc::freeifaddrs(ifa);
     }
     out
+}
+
+/// Whether the parent of the process at `/proc/PID` is named `comm`.
+fn parent_named(proc_pid: &Path, comm: &str) -> bool {
+    let Ok(stat) = fs::read_to_string(proc_pid.join("stat")) else {
+        return false;
+    };
+    // pid (comm) state ppid ...: the name may hold spaces and parentheses.
+    let Some(ppid) = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+    else {
+        return false;
+    };
+    fs::read_to_string(format!("/proc/{ppid}/comm")).is_ok_and(|c| c.trim() == comm)
 }
 
 /// The hardware address of `ifname` in this thread's network namespace
