@@ -147,6 +147,10 @@ struct Node {
     last_seq: Option<u64>,
     /// Highest seq of a status message (partition-return check).
     last_status_seq: u64,
+    /// The generation the node had when we declared it dead: only that
+    /// generation heartbeating again is a healed partition; a newer one
+    /// is a restart, whatever message type announced it first.
+    dead_generation: u64,
     missing: BTreeSet<u64>,
     rexmit_at: BTreeMap<u64, u64>,
     /// The peer announced `protocol` (3.x): ACKs and reqnodes apply.
@@ -196,6 +200,7 @@ impl Membership {
                 generation: 0,
                 last_seq: None,
                 last_status_seq: 0,
+                dead_generation: 0,
                 missing: BTreeSet::new(),
                 rexmit_at: BTreeMap::new(),
                 protocol: None,
@@ -404,6 +409,7 @@ impl Membership {
     fn mark_dead(&mut self, i: usize, cause: DeathCause, out: &mut Vec<Event>) {
         let n = &mut self.nodes[i];
         n.status = NodeStatus::Dead;
+        n.dead_generation = n.generation;
         n.missing.clear();
         n.rexmit_at.clear();
         let name = n.name.clone();
@@ -642,7 +648,10 @@ impl Membership {
 
         // A dead node heartbeating again with the same generation: a healed
         // partition (a restarted one has a new generation).
-        if self.nodes[i].status == NodeStatus::Dead && t == "status" && gen == known {
+        if self.nodes[i].status == NodeStatus::Dead
+            && t == "status"
+            && gen == self.nodes[i].dead_generation
+        {
             if seq <= self.nodes[i].last_status_seq {
                 return out;
             }

@@ -305,6 +305,29 @@ fn replay_restart_and_partition_return() {
     assert_eq!(m.node_status("www4"), Some(NodeStatus::Active));
 }
 
+/// Seen in the rolling-replacement lab: a dead peer restarted (new
+/// generation) and its first packet was not a status; the status after it
+/// carried the already-known new generation and was taken for a healed
+/// partition, so we gave our resources up and nobody held the VIP.
+#[test]
+fn restart_announced_by_a_non_status_message_is_not_a_partition() {
+    let mut m = m();
+    up(&mut m, 100);
+    m.tick(100 + 5001 + 2000);
+    assert_eq!(m.node_status("www4"), Some(NodeStatus::Dead));
+    let ev = m.on_message(9000, 0, from("www4", "starting", 1, 101));
+    assert!(logs(&ev).contains(&"info: Heartbeat restart on node www4".into()));
+    let ev = m.on_message(9001, 0, status(2, 101, "init", true));
+    assert!(
+        !ev.iter().any(|e| matches!(e, Event::PartitionReturn(_))),
+        "a restart is not a partition return: {ev:?}"
+    );
+    assert!(!logs(&ev)
+        .iter()
+        .any(|l| l.contains("returning after partition")));
+    assert_eq!(m.node_status("www4"), Some(NodeStatus::Init));
+}
+
 #[test]
 fn gaps_are_requested_and_filled() {
     let mut m = m();
