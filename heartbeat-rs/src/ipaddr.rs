@@ -159,6 +159,23 @@ pub fn present(ip: Ipv4Addr, nic: Option<&str>, addrs: &[IfAddr]) -> Option<IfAd
         .cloned()
 }
 
+/// IPaddr only: the address is up, but not on the interface the agent
+/// would use for it (the given nic, or the calculated one); returns that
+/// address and the interface it should be on.
+fn wrong_interface(flavor: Flavor, spec: &Spec, addrs: &[IfAddr]) -> Option<(IfAddr, String)> {
+    if flavor != Flavor::IPaddr {
+        return None;
+    }
+    let nic = match &spec.nic {
+        Some(n) => n.clone(),
+        None => resolve(spec, addrs).ok()?.0,
+    };
+    if present(spec.ip, Some(&nic), addrs).is_some() {
+        return None;
+    }
+    present(spec.ip, None, addrs).map(|a| (a, nic))
+}
+
 /// First free `nic:N` alias label.
 pub fn free_alias(nic: &str, addrs: &[IfAddr]) -> String {
     (0..)
@@ -357,7 +374,18 @@ pub fn agent(flavor: Flavor, args: &[String]) -> (String, i32) {
     };
     match op.as_str() {
         "status" | "monitor" => {
-            if present(spec.ip, spec.nic.as_deref(), &addrs).is_some() {
+            if let Some((a, nic)) = wrong_interface(flavor, &spec, &addrs) {
+                // The original's validate step fills in the calculated
+                // nic, so an LVS real server's VIP on lo:0 is not "ours":
+                // heartbeat then runs start, which brings it up on eth0.
+                // Like the original, the reason goes to stderr (its log).
+                eprintln!(
+                    "ERROR: {} is running an interface ({}) instead of the configured one ({nic})",
+                    spec.ip,
+                    base(&a.label)
+                );
+                ("ERROR:  Generic error\n".into(), 1)
+            } else if present(spec.ip, spec.nic.as_deref(), &addrs).is_some() {
                 ("INFO:  Running OK\n".into(), 0)
             } else {
                 (
@@ -401,7 +429,15 @@ pub fn agent(flavor: Flavor, args: &[String]) -> (String, i32) {
         }
         "stop" => {
             stop_announcer(spec.ip);
-            if let Some(a) = present(spec.ip, spec.nic.as_deref(), &addrs) {
+            // An LVS real server's VIP on lo:0 may sit beside ours: release
+            // the one on the interface start would have used.
+            let nic = spec
+                .nic
+                .clone()
+                .or_else(|| resolve(&spec, &addrs).ok().map(|(n, _, _)| n));
+            let ours = present(spec.ip, nic.as_deref(), &addrs)
+                .or_else(|| present(spec.ip, spec.nic.as_deref(), &addrs));
+            if let Some(a) = ours {
                 let nic = base(&a.label).to_string();
                 let idx = match if_index(&nic) {
                     Ok(i) => i,

@@ -143,6 +143,35 @@ fn agents_add_label_and_remove_the_address() {
     assert_eq!(agent_in(&ns, ip2, &["10.0.0.1"]).0, 1);
 }
 
+/// Found by the seed lab's rolling replacement: the slave director is an
+/// LVS real server with the VIP on lo:0 until it takes over. Debian's
+/// IPaddr calculates the nic (eth0), reports the lo:0 address as a generic
+/// error, and so heartbeat runs start, which brings the VIP up on eth0:0;
+/// ours called it running and never brought the VIP up on the LAN.
+#[test]
+fn vip_on_loopback_of_a_real_server_is_not_held() {
+    let net = Net::new(1);
+    let ns = net.ns('a');
+    let vip = format!("{}.61", net.subnet);
+    let ip1 = env!("CARGO_BIN_EXE_IPaddr");
+    sh(&format!("ip -n {ns} addr add {vip}/32 dev lo label lo:0"));
+    assert_eq!(
+        agent_in(&ns, ip1, &[&vip, "status"]),
+        (1, "ERROR:  Generic error\n".into())
+    );
+    assert_eq!(agent_in(&ns, ip1, &[&vip, "start"]).0, 0);
+    let show = sh(&format!("ip -n {ns} -4 addr show"));
+    assert!(show.contains("eth0:0") && show.contains("lo:0"), "{show}");
+    assert_eq!(
+        agent_in(&ns, ip1, &[&vip, "status"]),
+        (0, "INFO:  Running OK\n".into())
+    );
+    // stop releases the LAN address and leaves the real server's alone
+    assert_eq!(agent_in(&ns, ip1, &[&vip, "stop"]).0, 0);
+    assert!(!sh(&format!("ip -n {ns} -4 addr show dev eth0")).contains(&vip));
+    assert!(sh(&format!("ip -n {ns} -4 addr show dev lo")).contains(&vip));
+}
+
 /// A client ping that tolerates a busy machine (a few tries).
 fn ping_ok(net: &Net, vip: &str) -> bool {
     (0..5).any(|_| sh_ok(&format!("ip netns exec {} ping -c1 -W1 {vip}", net.ns('c'))))
