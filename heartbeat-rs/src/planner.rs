@@ -110,11 +110,16 @@ enum Standby {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Then {
     Nothing,
+    /// Groups given back after a partition: tell the peer what we hold.
+    GaveBack,
     Stable(&'static str),
     MachDown(String),
     StandbyReleased(Hold),
     StandbyAcquired(Hold),
-    LegacyReply { to: String, key: String },
+    LegacyReply {
+        to: String,
+        key: String,
+    },
     ShutdownDone,
 }
 
@@ -473,6 +478,7 @@ impl Planner {
             return;
         };
         self.peer_alive = true;
+        let held_ours = self.other_holds.has(Hold::FOREIGN);
         self.other_holds = if m.get("rtype") == Some("full") || h == Hold::NONE {
             h
         } else {
@@ -510,6 +516,26 @@ impl Planner {
             }
             RState::Stable if self.other_stable && !was_stable => self.maybe_auto_failback(out),
             _ => {}
+        }
+        // The peer, stable, no longer holds our groups it held: it gave
+        // them back after a partition only it saw (we settled for "the
+        // other node holds them" meanwhile). Nobody holds them now: take
+        // them. (Standby hand-overs end with us holding them already.)
+        if held_ours
+            && self.other_stable
+            && !self.other_holds.has(Hold::FOREIGN)
+            && self.rstate == RState::Stable
+            && self.standby == Standby::None
+            && self.mode != AutoFailback::Legacy
+        {
+            let missing = self.missing_own();
+            if !missing.is_empty() {
+                out.push(Output::Log(
+                    Level::Info,
+                    "Other node gave our resource groups back: acquiring them.".into(),
+                ));
+                self.run(Action::Acquire(missing), Then::Nothing, out);
+            }
         }
     }
 
@@ -712,7 +738,7 @@ impl Planner {
         ));
         self.peer_alive = true;
         if !theirs.is_empty() {
-            self.run(Action::Release(theirs), Then::Nothing, &mut out);
+            self.run(Action::Release(theirs), Then::GaveBack, &mut out);
         }
         if !ours.is_empty() {
             self.run(Action::Refresh(ours), Then::Nothing, &mut out);
@@ -808,6 +834,10 @@ impl Planner {
         let then = self.busy.take().unwrap_or(Then::Nothing);
         match then {
             Then::Nothing => {}
+            Then::GaveBack => {
+                let stable = self.rstate == RState::Stable;
+                out.push(Output::Send(self.resource_report(stable, None)));
+            }
             Then::Stable(reason) => self.become_stable(reason, &mut out),
             Then::MachDown(node) => {
                 if self.mode != AutoFailback::Legacy {

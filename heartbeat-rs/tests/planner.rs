@@ -353,6 +353,42 @@ fn partition_return_during_the_takeover_gives_the_group_back() {
     );
 }
 
+/// Regression (a node frozen during the start-up exchange): www4 declared
+/// www3 dead and took its VIP, www3 never declared www4 dead and settled
+/// for "www4 holds my group"; www4 then gave the VIP back after the
+/// partition and nobody held it.
+#[test]
+fn group_given_back_after_a_one_sided_partition_is_taken() {
+    let mut s = Sim::new(AutoFailback::On);
+    s.comm_up(0);
+    s.comm_up(1);
+    // www3 frozen: www4 takes everything
+    s.alive = [false, true];
+    let o = s.p[1].node_dead("www3", DeathCause::Timeout, 1);
+    s.pump(1, o);
+    assert_eq!(s.held(1).len(), 2);
+    s.alive = [true, true];
+    // www3 thaws and hears www4 (stable, holding all)
+    let mut m = Message::new("resource");
+    m.add("rsc_hold", "all")
+        .add("rtype", "full")
+        .add("isstable", "1")
+        .add("src", "www4");
+    let o = s.p[0].message(&m, 2);
+    s.pump(0, o);
+    assert!(s.held(0).is_empty());
+    assert_eq!(s.p[0].state(), RState::Stable);
+    // www4 sees www3 return after the partition and gives its group back
+    s.jobs.clear();
+    let o = s.p[1].partition_return("www3");
+    s.pump(1, o);
+    assert_eq!(s.held(1), ["10.0.0.101"]);
+    assert_eq!(s.held(0), ["10.0.0.100"]);
+    assert!(s
+        .logs
+        .contains(&"www3: Other node gave our resource groups back: acquiring them.".into()));
+}
+
 /// Regression: only www4 saw the partition; www3 keeps its group and must
 /// announce it again once www4 has given it back.
 #[test]
