@@ -25,8 +25,8 @@ lo_up() {
 
 if vip_on_eth0; then
 	# Called from puck stop: heartbeat's IPaddr takes the VIP off eth0
-	# after puck has stopped, and would take it off lo:0 instead if it
-	# were there already. Wait for it (at most 60 s); if www4 still (or
+	# after puck has stopped; a real server must not hold it on both.
+	# Wait for it (at most 60 s); if www4 still (or
 	# again) holds the VIP on eth0 by then, it is the director, not a real
 	# server: leave lo:0 alone.
 	(
