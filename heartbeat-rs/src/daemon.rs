@@ -205,6 +205,7 @@ fn worker_thread(
             let mut runner = ProcessRunner {
                 env,
                 pause: Duration::from_secs(1),
+                own: crate::runner::OwnAgents::beside_current_exe(),
             };
             let mut logs = ResourceManagerLog::for_this_thread(log);
             while let Ok(a) = jrx.recv() {

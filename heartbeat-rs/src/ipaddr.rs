@@ -4,6 +4,7 @@
 
 use std::io;
 use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
 
 /// Which agent's conventions apply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -289,19 +290,17 @@ pub fn if_index(nic: &str) -> io::Result<u32> {
     }
 }
 
-/// Where the background announcer's pid is kept.
-pub fn pidfile(ip: Ipv4Addr) -> std::path::PathBuf {
-    let dir = std::env::var_os("HEARTBEAT_RUN_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| "/var/run/heartbeat".into())
-        .join("rsctmp");
+/// Where the background announcer's pid is kept: `rsctmp` under
+/// `run_dir` (the agent's `HEARTBEAT_RUN_DIR`, default /var/run/heartbeat).
+pub fn pidfile(run_dir: &Path, ip: Ipv4Addr) -> std::path::PathBuf {
+    let dir = run_dir.join("rsctmp");
     let _ = std::fs::create_dir_all(&dir);
     dir.join(format!("send_arp-{ip}"))
 }
 
 /// Stops a still-running announcer for `ip`.
-pub fn stop_announcer(ip: Ipv4Addr) {
-    let p = pidfile(ip);
+pub fn stop_announcer(run_dir: &Path, ip: Ipv4Addr) {
+    let p = pidfile(run_dir, ip);
     if let Some(pid) = std::fs::read_to_string(&p)
         .ok()
         .and_then(|s| s.trim().parse::<i32>().ok())
@@ -313,14 +312,19 @@ pub fn stop_announcer(ip: Ipv4Addr) {
 }
 
 /// Announces in a background process (the first frames leave at once),
-/// as the original agents start send_arp in the background.
+/// as the original agents start send_arp in the background. The
+/// announcer is a grandchild, detached like the one a forked agent
+/// leaves behind, so that it also works from inside the daemon (see
+/// [`crate::runner::OwnAgents`]): there it must not keep the daemon's
+/// descriptors, inherit its blocked signals, or wait to be reaped.
 pub fn announce_background(
+    run_dir: &Path,
     nic: &str,
     ip: Ipv4Addr,
     repeat: u32,
     interval_ms: u64,
 ) -> io::Result<()> {
-    stop_announcer(ip);
+    stop_announcer(run_dir, ip);
     let a = sendarp::Announcement {
         ifname: nic.to_string(),
         ip: ip.into(),
@@ -329,33 +333,97 @@ pub fn announce_background(
         interval: std::time::Duration::from_millis(interval_ms),
     };
     // Fail in the foreground if the interface cannot be used.
-    let mut prepared = sendarp::Prepared::new(&a).map_err(|e| io::Error::other(e.to_string()))?;
-    // SAFETY: the agent is single-threaded here.
-    match unsafe { libc::fork() } {
+    let probe = sendarp::Prepared::new(&a).map_err(|e| io::Error::other(e.to_string()))?;
+    // SAFETY: fork/waitpid; the child only forks again and _exits.
+    let child = unsafe { libc::fork() };
+    match child {
         -1 => Err(io::Error::last_os_error()),
         0 => {
-            // SAFETY: detach from the agent's session and output.
+            // SAFETY: the grandchild detaches and announces; the child
+            // leaves at once so that the grandchild is nobody's to reap.
             unsafe {
+                if libc::fork() != 0 {
+                    libc::_exit(0);
+                }
                 libc::setsid();
+                let mut none: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut none);
+                libc::pthread_sigmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+                for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGPIPE] {
+                    libc::signal(sig, libc::SIG_DFL);
+                }
+            }
+            // The probe's socket goes with the rest of the inherited
+            // descriptors (the daemon's media sockets among them).
+            std::mem::forget(probe);
+            close_inherited();
+            // SAFETY: stdout/stderr to /dev/null.
+            unsafe {
                 let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
                 if null >= 0 {
                     libc::dup2(null, 1);
                     libc::dup2(null, 2);
+                    if null > 2 {
+                        libc::close(null);
+                    }
                 }
             }
-            let p = pidfile(ip);
+            let p = pidfile(run_dir, ip);
             let _ = std::fs::write(&p, format!("{}\n", std::process::id()));
-            let _ = prepared.run(&mut sendarp::ThreadSleeper);
+            if let Ok(mut prepared) = sendarp::Prepared::new(&a) {
+                let _ = prepared.run(&mut sendarp::ThreadSleeper);
+            }
             let _ = std::fs::remove_file(p);
             // SAFETY: leave without running the parent's atexit handlers.
             unsafe { libc::_exit(0) }
         }
-        _ => Ok(()),
+        pid => {
+            drop(probe);
+            let mut st = 0;
+            // SAFETY: reaps the intermediate child, which exits at once.
+            unsafe { libc::waitpid(pid, &mut st, 0) };
+            Ok(())
+        }
     }
 }
 
-/// Runs the agent; returns (stdout text, exit status).
+/// Closes every descriptor above stderr.
+fn close_inherited() {
+    // SAFETY: close_range(2) on our own descriptor table.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    if r != 0 {
+        for fd in 3..4096 {
+            // SAFETY: closing descriptors we do not use any more.
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
+/// Runs the agent as its binary does: the stderr text is printed;
+/// returns (stdout text, exit status).
 pub fn agent(flavor: Flavor, args: &[String]) -> (String, i32) {
+    let mut err = String::new();
+    let r = run_agent(flavor, args, &run_dir_from_env(), &mut err);
+    eprint!("{err}");
+    r
+}
+
+/// `HEARTBEAT_RUN_DIR`, default /var/run/heartbeat.
+pub fn run_dir_from_env() -> PathBuf {
+    std::env::var_os("HEARTBEAT_RUN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/var/run/heartbeat".into())
+}
+
+/// Runs the agent; `run_dir` is where its announcer's pidfile goes
+/// (see [`pidfile`]); its stderr text goes to `err`; returns (stdout
+/// text, exit status).
+pub fn run_agent(
+    flavor: Flavor,
+    args: &[String],
+    run_dir: &Path,
+    err: &mut String,
+) -> (String, i32) {
     let name = match flavor {
         Flavor::IPaddr => "IPaddr",
         Flavor::IPaddr2 => "IPaddr2",
@@ -379,11 +447,11 @@ pub fn agent(flavor: Flavor, args: &[String]) -> (String, i32) {
                 // nic, so an LVS real server's VIP on lo:0 is not "ours":
                 // heartbeat then runs start, which brings it up on eth0.
                 // Like the original, the reason goes to stderr (its log).
-                eprintln!(
-                    "ERROR: {} is running an interface ({}) instead of the configured one ({nic})",
+                err.push_str(&format!(
+                    "ERROR: {} is running an interface ({}) instead of the configured one ({nic})\n",
                     spec.ip,
                     base(&a.label)
-                );
+                ));
                 ("ERROR:  Generic error\n".into(), 1)
             } else if present(spec.ip, spec.nic.as_deref(), &addrs).is_some() {
                 ("INFO:  Running OK\n".into(), 0)
@@ -422,13 +490,13 @@ pub fn agent(flavor: Flavor, args: &[String]) -> (String, i32) {
                 Flavor::IPaddr => (10, 500),
                 Flavor::IPaddr2 => (5, 200),
             };
-            if let Err(e) = announce_background(&nic, spec.ip, repeat, interval) {
+            if let Err(e) = announce_background(run_dir, &nic, spec.ip, repeat, interval) {
                 return (format!("ERROR: sending gratuitous ARP on {nic}: {e}\n"), 1);
             }
             ("INFO:  Success\n".into(), 0)
         }
         "stop" => {
-            stop_announcer(spec.ip);
+            stop_announcer(run_dir, spec.ip);
             // An LVS real server's VIP on lo:0 may sit beside ours: release
             // the one on the interface start would have used.
             let nic = spec

@@ -2,6 +2,7 @@
 //! and the resource worker that runs planner jobs off the main loop.
 
 use crate::config::HaResources;
+use crate::ipaddr::{self, Flavor};
 use crate::log::Level;
 use crate::planner::{Action, JobResult};
 use crate::resources::{
@@ -11,14 +12,116 @@ use crate::resources::{
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+/// Our own IPaddr/IPaddr2 agents, known by file identity (device and
+/// inode) of the binaries installed beside the daemon: a resource script
+/// that resolves to one of them (a symlink or hard link, as installed
+/// into resource.d) is run in the resource worker instead of forked,
+/// which saves two fork/execs on the takeover path. Anything else, a
+/// user's own IPaddr script or a copy of ours included, is forked.
+#[derive(Clone, Debug, Default)]
+pub struct OwnAgents {
+    ids: Vec<((u64, u64), Flavor)>,
+}
+
+impl OwnAgents {
+    /// `HEARTBEAT_FORK_AGENTS=1` in the daemon's environment turns the
+    /// in-process path off (every resource script is forked).
+    pub fn beside_current_exe() -> OwnAgents {
+        if std::env::var_os("HEARTBEAT_FORK_AGENTS").is_some_and(|v| !v.is_empty() && v != "0") {
+            return OwnAgents::default();
+        }
+        match std::env::current_exe() {
+            Ok(exe) => OwnAgents::beside(&exe),
+            Err(_) => OwnAgents::default(),
+        }
+    }
+
+    /// The agents in the directory of `exe`.
+    pub fn beside(exe: &Path) -> OwnAgents {
+        let Some(dir) = exe.parent() else {
+            return OwnAgents::default();
+        };
+        let ids = [("IPaddr", Flavor::IPaddr), ("IPaddr2", Flavor::IPaddr2)]
+            .into_iter()
+            .filter_map(|(name, f)| Some((identity(&dir.join(name))?, f)))
+            .collect();
+        OwnAgents { ids }
+    }
+
+    /// Which of our agents `path` is, if it is one and starting it would
+    /// not change privileges (setuid/setgid or file capabilities: then
+    /// in-process it would run with the daemon's instead).
+    pub fn recognise(&self, path: &Path) -> Option<Flavor> {
+        let id = identity(path)?;
+        let f = self.ids.iter().find(|(i, _)| *i == id)?.1;
+        (!privileged(path)).then_some(f)
+    }
+}
+
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let md = std::fs::metadata(path).ok()?;
+    md.is_file().then(|| (md.dev(), md.ino()))
+}
+
+fn privileged(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(md) = std::fs::metadata(path) else {
+        return true;
+    };
+    if md.permissions().mode() & 0o6000 != 0 {
+        return true;
+    }
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else {
+        return true;
+    };
+    // SAFETY: a size query (null buffer, length 0) on a valid C string.
+    let n = unsafe {
+        libc::getxattr(
+            c.as_ptr(),
+            c"security.capability".as_ptr(),
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    n >= 0
+}
+
 /// Runs scripts with heartbeat's environment.
 pub struct ProcessRunner {
     pub env: Vec<(String, String)>,
     pub pause: std::time::Duration,
+    /// Agents run in-process (empty: fork everything).
+    pub own: OwnAgents,
 }
 
 impl ScriptRunner for ProcessRunner {
     fn run(&mut self, path: &Path, args: &[String], op: &str) -> ScriptResult {
+        if let Some(flavor) = self.own.recognise(path) {
+            // Exactly what the forked agent gives: stdout read for status
+            // only, stderr dropped, its exit status.
+            let mut argv = args.to_vec();
+            argv.push(op.to_string());
+            // The forked agent would see the daemon's environment
+            // overridden by ours.
+            let run_dir = self
+                .env
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "HEARTBEAT_RUN_DIR")
+                .map(|(_, v)| std::path::PathBuf::from(v))
+                .unwrap_or_else(ipaddr::run_dir_from_env);
+            let mut err = String::new();
+            let (out, status) = ipaddr::run_agent(flavor, &argv, &run_dir, &mut err);
+            return ScriptResult {
+                status,
+                stdout: if op == "status" || op == "monitor" {
+                    out
+                } else {
+                    String::new()
+                },
+            };
+        }
         let mut c = Command::new(path);
         c.args(args).arg(op).stdin(Stdio::null());
         for (k, v) in &self.env {

@@ -311,3 +311,141 @@ fn healed_partition_leaves_one_vip_owner_and_the_client_follows_it() {
     );
     assert!(ping_ok(&net, &vip), "the client cannot reach {vip}");
 }
+
+/// One pass of a group through the resource worker's runner: every
+/// ResourceManager line, job result, status output and exit status, the
+/// address on eth0 and the announcer's life, in order.
+fn agent_trace(
+    rsc_dir: std::path::PathBuf,
+    run_dir: std::path::PathBuf,
+    haresources: String,
+    own: heartbeat::runner::OwnAgents,
+) -> Vec<String> {
+    use heartbeat::config::HaResources;
+    use heartbeat::planner::Action;
+    use heartbeat::resources::{Logs, ScriptDirs, ScriptRunner};
+    use heartbeat::runner::{run_job, ProcessRunner};
+    let dirs = ScriptDirs {
+        dirs: vec![(rsc_dir.clone(), "/etc/ha.d//resource.d".into())],
+    };
+    let res = HaResources::parse(&haresources, "haresources", &["www3".into()], &mut vec![])
+        .expect("haresources");
+    let key = res.groups[0].key().to_string();
+    let spec = res.groups[0].resources[1].args.clone();
+    let ip: std::net::Ipv4Addr = spec[0].split('/').next().unwrap().parse().unwrap();
+    let mut runner = ProcessRunner {
+        env: vec![("HEARTBEAT_RUN_DIR".into(), run_dir.display().to_string())],
+        pause: Duration::from_millis(10),
+        own,
+    };
+    let pidfile = heartbeat::ipaddr::pidfile(&run_dir, ip);
+    let addrs = || {
+        let out = std::process::Command::new("ip")
+            .args(["-o", "-4", "addr", "show", "dev", "eth0"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.lines()
+            .map(|l| l.split_whitespace().skip(3).collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let announcer = |pidfile: &std::path::Path| -> Option<i32> {
+        let pid = std::fs::read_to_string(pidfile).ok()?.trim().parse().ok()?;
+        // SAFETY: signal 0 only checks for existence.
+        (unsafe { libc::kill(pid, 0) } == 0).then_some(pid)
+    };
+    let path = rsc_dir.join("IPaddr");
+    let mut t = Vec::new();
+    let mut logs: Logs = Vec::new();
+    for op in ["status", "monitor"] {
+        t.push(format!("{op}: {:?}", runner.run(&path, &spec, op)));
+    }
+    let acquire = Action::Acquire(vec![key.clone()]);
+    t.push(format!(
+        "acquire: {:?}",
+        run_job(&dirs, &mut runner, &res, &acquire, &mut logs)
+    ));
+    t.push(format!("addresses: {}", addrs()));
+    let pid = wait_for(Duration::from_secs(2), || announcer(&pidfile).is_some())
+        .and_then(|_| announcer(&pidfile));
+    t.push(format!("announcer running: {}", pid.is_some()));
+    for op in ["status", "monitor"] {
+        t.push(format!("{op}: {:?}", runner.run(&path, &spec, op)));
+    }
+    t.push(format!(
+        "acquire again: {:?}",
+        run_job(&dirs, &mut runner, &res, &acquire, &mut logs)
+    ));
+    let release = Action::Release(vec![key]);
+    t.push(format!(
+        "release: {:?}",
+        run_job(&dirs, &mut runner, &res, &release, &mut logs)
+    ));
+    t.push(format!("addresses: {}", addrs()));
+    let gone = wait_for(Duration::from_secs(2), || {
+        // SAFETY: signal 0 only checks for existence.
+        pid.is_some_and(|p| unsafe { libc::kill(p, 0) } != 0) && !pidfile.exists()
+    });
+    t.push(format!("announcer stopped: {}", gone.is_some()));
+    t.push(format!("status: {:?}", runner.run(&path, &spec, "status")));
+    for (args, op) in [
+        (vec!["10.0.0.300".to_string()], "start"),
+        (vec![], "start"),
+        (spec.clone(), "restart"),
+    ] {
+        t.push(format!("{args:?} {op}: {:?}", runner.run(&path, &args, op)));
+    }
+    t.extend(logs.iter().map(|(l, s)| format!("{l:?}: {s}")));
+    t
+}
+
+/// Our IPaddr, recognised by file identity, runs in the resource worker
+/// and gives exactly what the forked agent gives; a user's script or a
+/// copy of ours is never run in-process.
+#[test]
+fn in_process_agent_matches_the_forked_one() {
+    use crate::support::netns::in_ns;
+    use crate::support::TempDir;
+    use heartbeat::runner::OwnAgents;
+    let net = Net::new(1);
+    let t = TempDir::new("inproc");
+    let rsc = t.join("resource.d");
+    std::fs::create_dir_all(&rsc).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_IPaddr"), rsc.join("IPaddr")).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_IPaddr"), rsc.join("copy")).unwrap();
+    t.write_mode("resource.d/mine", "#!/bin/sh\necho Running OK\n", 0o755);
+    let own = OwnAgents::beside(std::path::Path::new(env!("CARGO_BIN_EXE_heartbeat")));
+    assert_eq!(own.recognise(&rsc.join("IPaddr")), Some(Flavor::IPaddr));
+    assert_eq!(own.recognise(&rsc.join("copy")), None);
+    assert_eq!(own.recognise(&rsc.join("mine")), None);
+    let two = t.join("two");
+    std::fs::create_dir_all(&two).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_IPaddr2"), two.join("IPaddr")).unwrap();
+    assert_eq!(own.recognise(&two.join("IPaddr")), Some(Flavor::IPaddr2));
+    let vip = format!("{}.50", net.subnet);
+    let hares = format!("www3 mine {vip}/24/eth0\n");
+    let traces: Vec<Vec<String>> = [own, OwnAgents::default()]
+        .into_iter()
+        .map(|own| {
+            let (rsc, run, hares) = (rsc.clone(), t.join("run"), hares.clone());
+            in_ns(&net.ns('a'), move || agent_trace(rsc, run, hares, own))
+                .join()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(traces[0], traces[1]);
+    let all = traces[0].join("\n");
+    for want in [
+        "status: ScriptResult { status: 3, stdout: \"INFO:  Resource is stopped\\n\" }",
+        "monitor: ScriptResult { status: 7,",
+        "announcer running: true",
+        "announcer stopped: true",
+        "status: ScriptResult { status: 0, stdout: \"INFO:  Running OK\\n\" }",
+        "eth0:0",
+        "Info: Running /etc/ha.d//resource.d/IPaddr",
+        "start: ScriptResult { status: 1,",
+    ] {
+        assert!(all.contains(want), "{want:?} not in:\n{all}");
+    }
+}
