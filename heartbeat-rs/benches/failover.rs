@@ -143,7 +143,6 @@ fn trial(kind: &Kind, timings: &str) -> Option<Sample> {
     };
     // at least one full keepalive interval seen by the listener
     std::thread::sleep(Duration::from_millis(2200));
-    let t = Instant::now();
     let t_wall = SystemTime::now();
     match (&mut h.real, &mut h.ours) {
         (Some((a, _)), _) => a.kill9(),
@@ -152,7 +151,7 @@ fn trial(kind: &Kind, timings: &str) -> Option<Sample> {
     }
     net.set_link('a', false);
     let _ = b_ns;
-    let answered = first_answer(&c_ns, &vip, t);
+    let answered = first_answer(&c_ns, &vip, t_wall);
     stop.store(true, Ordering::SeqCst);
     let last_hb = last_hb.join().unwrap();
     match (answered, last_hb) {
@@ -197,36 +196,119 @@ struct Sample {
     from_last_heartbeat: Duration,
 }
 
-/// Starts a one-shot ping every 20 ms (ping's timeout has 1 s granularity)
-/// and returns when the first successful one finished: a ping started
-/// before the takeover can still succeed (its echo waits in the client's
-/// ARP queue until the survivor's gratuitous ARP), so start times would
-/// read early.
-fn first_answer(c_ns: &str, vip: &str, t: Instant) -> Option<Duration> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut found: Option<Duration> = None;
-    while t.elapsed() < Duration::from_secs(30) {
-        let (tx, stop) = (tx.clone(), stop.clone());
-        let cmd = format!("ip netns exec {c_ns} ping -c1 -W1 {vip}");
-        std::thread::spawn(move || {
-            if !stop.load(Ordering::SeqCst) && sh_ok(&cmd) {
-                let _ = tx.send(t.elapsed());
-            }
-        });
-        std::thread::sleep(Duration::from_millis(20));
-        if let Ok(s) = rx.try_recv() {
-            found = Some(s);
-            break;
+/// Sends an ICMP echo to the VIP every 2 ms from a raw socket in the
+/// client's namespace and returns when the first reply arrived (the
+/// kernel's receive time, SIOCGSTAMP), as time since `t_wall`. Echoes sent
+/// before the takeover wait in the client's ARP queue and are answered
+/// once the survivor holds the VIP, so a reply's arrival never reads
+/// early. (Replaces one `ping` process every 20 ms, whose start-up took
+/// from a few ms to tens of ms on a loaded host.)
+fn first_answer(c_ns: &str, vip: &str, t_wall: SystemTime) -> Option<Duration> {
+    let vip: std::net::Ipv4Addr = vip.parse().ok()?;
+    in_ns(c_ns, move || echo_until_reply(vip, t_wall))
+        .join()
+        .ok()
+        .flatten()
+}
+
+fn echo_until_reply(vip: std::net::Ipv4Addr, t_wall: SystemTime) -> Option<Duration> {
+    // SAFETY: plain socket(2); the descriptor is closed below.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_ICMP) };
+    if fd < 0 {
+        eprintln!("raw ICMP socket: {}", std::io::Error::last_os_error());
+        return None;
+    }
+    let id = (std::process::id() & 0xffff) as u16;
+    let dst = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: 0,
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(vip).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let start = Instant::now();
+    let mut seq: u16 = 0;
+    let mut next_send = Instant::now();
+    let mut buf = [0u8; 1500];
+    let mut found = None;
+    while start.elapsed() < Duration::from_secs(30) {
+        if Instant::now() >= next_send {
+            seq = seq.wrapping_add(1);
+            let mut pkt = [0u8; 16];
+            pkt[0] = 8; // echo request
+            pkt[4..6].copy_from_slice(&id.to_be_bytes());
+            pkt[6..8].copy_from_slice(&seq.to_be_bytes());
+            let sum = checksum(&pkt);
+            pkt[2..4].copy_from_slice(&sum.to_be_bytes());
+            // SAFETY: sendto with a valid buffer and address.
+            unsafe {
+                libc::sendto(
+                    fd,
+                    pkt.as_ptr().cast(),
+                    pkt.len(),
+                    libc::MSG_DONTWAIT,
+                    (&dst as *const libc::sockaddr_in).cast(),
+                    std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                )
+            };
+            next_send += Duration::from_millis(2);
         }
+        let wait = next_send.saturating_duration_since(Instant::now());
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one pollfd.
+        let r = unsafe { libc::poll(&mut pfd, 1, wait.as_millis().max(1) as i32) };
+        if r <= 0 {
+            continue;
+        }
+        // SAFETY: recv into our buffer.
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+        if n < 20 {
+            continue;
+        }
+        let n = n as usize;
+        let ihl = usize::from(buf[0] & 0x0f) * 4;
+        let src = std::net::Ipv4Addr::new(buf[12], buf[13], buf[14], buf[15]);
+        if n < ihl + 8 || src != vip || buf[ihl] != 0 || buf[ihl + 4..ihl + 6] != id.to_be_bytes() {
+            continue;
+        }
+        let at = stamp(fd);
+        found = Some(at.duration_since(t_wall).unwrap_or_default());
+        break;
     }
-    // another ping may have finished first and be still in the channel
-    std::thread::sleep(Duration::from_millis(100));
-    stop.store(true, Ordering::SeqCst);
-    while let Ok(s) = rx.try_recv() {
-        found = Some(found.map_or(s, |f| f.min(s)));
-    }
+    // SAFETY: our descriptor.
+    unsafe { libc::close(fd) };
     found
+}
+
+fn checksum(b: &[u8]) -> u16 {
+    let mut sum: u32 = b
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// When the last packet read from `fd` arrived (SIOCGSTAMP).
+fn stamp(fd: i32) -> SystemTime {
+    let mut tv = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 0,
+    };
+    const SIOCGSTAMP: libc::c_ulong = 0x8906;
+    // SAFETY: SIOCGSTAMP writes one timeval into tv.
+    let r = unsafe { libc::ioctl(fd, SIOCGSTAMP as _, &mut tv) };
+    if r != 0 {
+        return SystemTime::now();
+    }
+    UNIX_EPOCH + Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000)
 }
 
 fn stats(name: &str, v: &mut [Duration]) -> (f64, f64) {
@@ -308,30 +390,27 @@ fn main() {
             continue;
         }
         println!("{name} ({} of {trials} trials):", v.len());
-        results.push(stats("  from last heartbeat", &mut v));
+        results.push((key, stats("  from last heartbeat", &mut v)));
         stats("  from SIGKILL", &mut k);
     }
-    if results.len() == 3 {
+    let of = |key: &str| results.iter().find(|(k, _)| *k == key).map(|(_, r)| *r);
+    if let (Some(real), Some(ours)) = (of("real"), of("ours")) {
         println!(
             "ratio ours/original at 2/5, p50: {:.2}  p95: {:.2}",
-            results[1].0 / results[0].0,
-            results[1].1 / results[0].1
+            ours.0 / real.0,
+            ours.1 / real.1
         );
+    }
+    if let Some(ours) = of("ours") {
         println!(
             "target: ours p95 (from last heartbeat) <= deadtime + 50 ms = 5050 ms: {}",
-            if results[1].1 <= 5050.0 {
-                "met"
-            } else {
-                "NOT met"
-            }
+            if ours.1 <= 5050.0 { "met" } else { "NOT met" }
         );
+    }
+    if let Some(fast) = of("fast") {
         println!(
             "target: fast p95 (from last heartbeat) <= 500 ms: {}",
-            if results[2].1 <= 500.0 {
-                "met"
-            } else {
-                "NOT met"
-            }
+            if fast.1 <= 500.0 { "met" } else { "NOT met" }
         );
     }
     if idle > 0 {
