@@ -1,9 +1,12 @@
 //! Failover time, end to end: from SIGKILL of the VIP holder (its link cut
-//! too, like a dead machine) until a client's ping of the VIP is answered by
-//! the survivor. Debian's heartbeat 3.0.6 and ours at keepalive 2 / deadtime
-//! 5, and ours at keepalive 100ms / deadtime 300ms; then (IDLE_SECS) a check
-//! that the fast settings see no false failover while idle.
+//! too, like a dead machine) until the first reply to a client's ICMP echo
+//! (one every 2 ms from a raw socket) arrives from the survivor. Debian's
+//! heartbeat 3.0.6 and ours at keepalive 2 / deadtime 5, and ours at
+//! keepalive 100ms / deadtime 300ms; then (IDLE_SECS) a check that the
+//! fast settings see no false failover while idle.
 //! Run with bench/heartbeat/run; TRIALS (default 20), IDLE_SECS (default 600).
+//! HEARTBEAT_FORK_AGENTS=1 makes our daemon fork its IPaddr agent as it did
+//! before it ran it in-process.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
