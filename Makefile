@@ -56,8 +56,14 @@ install: build
 	    mkdir -p $(DESTDIR)$(MONLIBDIR)/mon.d; ln -sfn $(MONLIBDIR)/bin/mon-scripts $(DESTDIR)$(MONLIBDIR)/mon.d/$$n; done; \
 	  for n in lvs.alert mail.alert file.alert test.alert; do \
 	    mkdir -p $(DESTDIR)$(MONLIBDIR)/alert.d; ln -sfn $(MONLIBDIR)/bin/mon-scripts $(DESTDIR)$(MONLIBDIR)/alert.d/$$n; done; fi
-	$(call inst,IPaddr,$(HARESDIR),IPaddr)
-	$(call inst,IPaddr2,$(HARESDIR),IPaddr2)
+	@# IPaddr/IPaddr2 sit beside the daemon, which runs them in-process when
+	@# the resource script is a link to them (heartbeat(8)); resource.d
+	@# gets links, as the originals' wrappers live there.
+	$(call inst,IPaddr,$(HALIBEXEC),IPaddr)
+	$(call inst,IPaddr2,$(HALIBEXEC),IPaddr2)
+	@for n in IPaddr IPaddr2; do \
+	  if [ -f $(RELEASE)/$$n ]; then mkdir -p $(DESTDIR)$(HARESDIR); \
+	    ln -sfn $(HALIBEXEC)/$$n $(DESTDIR)$(HARESDIR)/$$n; fi; done
 	@$(INSTALL) -m 0755 heartbeat-rs/dist/heartbeat.init $(DESTDIR)/etc/init.d/heartbeat
 	@$(INSTALL) -m 0644 heartbeat-rs/dist/heartbeat.service $(DESTDIR)$(PREFIX)/lib/systemd/system/heartbeat.service
 	@for m in man/*.[1-8]; do \
