@@ -17,10 +17,9 @@
 //! `uname -n` is the heartbeat node name.
 
 use std::fs;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 /// Debian's heartbeat 3.0.6 daemon.
 pub const HEARTBEAT: &str = "/usr/libexec/heartbeat/heartbeat";
@@ -103,14 +102,8 @@ fn seed_file(node: &str, name: &str) -> PathBuf {
 /// `lvs.alert` in mon.cf's `alertdir`, `/etc/rc.d/init.d/functions`.
 #[derive(Debug)]
 pub struct DebianDirector {
-    node: String,
-    /// The director's network namespace handle (`/run/netns/sd-www3-TAG`).
-    netns: PathBuf,
-    /// Per-director state: `etc-ha.d/`, `run/`, `log/`, `etc-mon/`…
-    /// (kept after drop only when `SEED_KEEP` is set, for debugging).
-    pub root: PathBuf,
-    /// `unshare`: its child is PID 1 of the director's PID namespace.
-    child: Option<Child>,
+    /// Its tree under `root`: `etc-ha.d/`, `run/`, `log/`, `etc-mon/`…
+    pub m: super::Machine,
 }
 
 impl DebianDirector {
@@ -170,10 +163,7 @@ impl DebianDirector {
         );
         fs::write(at("rc.d/init.d/functions"), super::RC_FUNCTIONS).expect("write functions");
         DebianDirector {
-            node: node.to_string(),
-            netns,
-            root: root.to_path_buf(),
-            child: None,
+            m: super::Machine::new(node, netns, root),
         }
     }
 
@@ -183,8 +173,8 @@ impl DebianDirector {
     /// real machine), reaps orphans (bash's SIGCHLD handler) and takes the
     /// order `heartbeat` (start it again) on `/run/pid1.fifo`.
     fn boot_script(&self) -> String {
-        let r = self.root.display();
-        let mon_cf = fs::read_to_string(self.root.join("etc-mon/mon.cf")).unwrap_or_default();
+        let r = self.m.root.display();
+        let mon_cf = fs::read_to_string(self.m.root.join("etc-mon/mon.cf")).unwrap_or_default();
         let mut binds: Vec<(String, String)> = vec![
             (format!("{r}/etc-ha.d"), "/etc/ha.d".into()),
             (format!("{r}/varlib-heartbeat"), "/var/lib/heartbeat".into()),
@@ -203,7 +193,7 @@ impl DebianDirector {
             }
         }
         let mut s = String::from("set -e\n");
-        s += &format!("hostname {}\n", self.node);
+        s += &format!("hostname {}\n", self.m.node);
         // This mount namespace's /sys shows this network namespace's links.
         s += "mount -t sysfs sysfs /sys\n";
         for (src, dst) in &binds {
@@ -217,32 +207,15 @@ impl DebianDirector {
         s
     }
 
-    /// Processes of this director (PIDs in our namespace) named `comm`.
+    /// Processes of this director (host PIDs) named `comm`.
     pub fn pids_named(&self, comm: &str) -> Vec<i32> {
-        let Some(c) = self.child.as_ref() else {
-            return Vec::new();
-        };
-        let Ok(want) = fs::read_link(format!("/proc/{}/ns/pid_for_children", c.id())) else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for e in fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-                continue;
-            };
-            if fs::read_link(format!("/proc/{pid}/ns/pid")).is_ok_and(|l| l == want)
-                && fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|n| n.trim() == comm)
-            {
-                out.push(pid);
-            }
-        }
-        out
+        self.m.pids_named(comm)
     }
 }
 
 impl super::Director for DebianDirector {
     fn node(&self) -> &str {
-        &self.node
+        &self.m.node
     }
 
     fn tools(&self) -> &'static str {
@@ -250,10 +223,9 @@ impl super::Director for DebianDirector {
     }
 
     fn boot(&mut self) {
-        assert!(self.child.is_none(), "{} already booted", self.node);
         // /run is a tmpfs on a real machine: nothing survives a reboot.
         // What heartbeat 3.0.6 expects of a Debian boot (lab-notes.md).
-        let run = self.root.join("run");
+        let run = self.m.root.join("run");
         let _ = fs::remove_dir_all(&run);
         for d in [
             "heartbeat/ccm",
@@ -271,88 +243,28 @@ impl super::Director for DebianDirector {
              chmod 750 {r}/heartbeat/ccm {r}/heartbeat/crm {r}/heartbeat/dopd && mkfifo -m 600 {r}/pid1.fifo"
         ));
         let script = self.boot_script();
-        fs::write(self.root.join("boot.sh"), &script).expect("write boot.sh");
-        let console = fs::File::create(self.root.join("console.log")).expect("console log");
-        let mut cmd = super::netns_command(
-            &self.netns,
-            &[
-                "/usr/bin/unshare",
-                "--mount",
-                "--uts",
-                "--pid",
-                "--fork",
-                "--kill-child",
-                "--mount-proc",
-                "--propagation",
-                "private",
-                "/bin/bash",
-            ],
-        );
-        cmd.arg(self.root.join("boot.sh"))
-            .env_clear()
-            .env("PATH", DEBIAN_PATH)
-            .env("LANG", "C")
-            .env("HOME", "/root")
-            .stdin(Stdio::null())
-            .stdout(console.try_clone().expect("dup"))
-            .stderr(console);
-        self.child = Some(cmd.spawn().expect("start unshare for the Debian director"));
+        self.m.spawn(&script, DEBIAN_PATH);
     }
 
     /// SIGKILL to every heartbeat process (master control, FIFO reader,
     /// the bcast reader and writer): mon, the VIP and the IPVS table stay.
     fn kill_heartbeat(&mut self) -> bool {
-        let pids = self.pids_named("heartbeat");
-        for p in &pids {
-            // SAFETY: plain kill(2).
-            unsafe { libc::kill(*p, libc::SIGKILL) };
-        }
-        !pids.is_empty()
+        self.m.kill_named("heartbeat")
     }
 
     fn start_heartbeat(&mut self) {
-        let mut f = fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(self.root.join("run/pid1.fifo"))
-            .expect("open the director's FIFO");
-        f.write_all(b"heartbeat\n")
-            .expect("write the director's FIFO");
+        self.m.tell_pid1("heartbeat");
     }
 
-    /// Everything in the director dies at once (power cut): PID 1 of its
-    /// PID namespace is killed, so the kernel kills the rest.
+    /// Everything in the director dies at once (power cut).
     fn crash(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill(); // --kill-child: the namespace's PID 1 gets SIGKILL
-            let _ = c.wait();
-        }
+        self.m.crash();
     }
 
-    /// heartbeat's `logfile` (`/var/log/ha-log`), its stderr, and the
-    /// boot script's output. (`ha-debug` stays in the root for debugging.)
+    /// heartbeat's `logfile`, its stderr, and the boot script's output.
+    /// (`ha-debug` stays in the root for debugging.)
     fn log(&self) -> String {
-        let mut s = String::new();
-        for name in ["ha-log", "ha-console"] {
-            if let Ok(t) = fs::read_to_string(self.root.join("log").join(name)) {
-                s += &format!("--- {name} ({}, debian)\n{t}", self.node);
-            }
-        }
-        if let Ok(t) = fs::read_to_string(self.root.join("console.log")) {
-            if !t.is_empty() {
-                s += &format!("--- console ({}, debian)\n{t}", self.node);
-            }
-        }
-        s
-    }
-}
-
-impl Drop for DebianDirector {
-    fn drop(&mut self) {
-        super::Director::crash(self);
-        if std::env::var_os("SEED_KEEP").is_none() {
-            let _ = fs::remove_dir_all(&self.root);
-        }
+        self.m.log(&format!("{}, debian", self.m.node))
     }
 }
 

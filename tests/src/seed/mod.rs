@@ -381,6 +381,142 @@ pub trait Director: Send {
     fn log(&self) -> String;
 }
 
+/// What every director is, whichever tools it runs: a private tree
+/// (`root`), a network namespace, and PID 1 of its own PID namespace
+/// running a boot script under `unshare` (killing it kills the machine).
+#[derive(Debug)]
+pub struct Machine {
+    pub node: String,
+    /// The director's network namespace handle (`/run/netns/sd-www3-TAG`).
+    pub netns: PathBuf,
+    /// Per-director state (kept after drop only when `SEED_KEEP` is set,
+    /// for debugging).
+    pub root: PathBuf,
+    /// `unshare`: its child is PID 1 of the director's PID namespace.
+    child: Option<Child>,
+}
+
+impl Machine {
+    pub fn new(node: &str, netns: PathBuf, root: &Path) -> Machine {
+        Machine {
+            node: node.to_string(),
+            netns,
+            root: root.to_path_buf(),
+            child: None,
+        }
+    }
+
+    /// Runs `script` (written to `root/boot.sh`) as PID 1 of fresh mount,
+    /// UTS and PID namespaces in the director's network namespace, its
+    /// output in `root/console.log`.
+    pub fn spawn(&mut self, script: &str, path: &str) {
+        assert!(self.child.is_none(), "{} already booted", self.node);
+        fs::write(self.root.join("boot.sh"), script).expect("write boot.sh");
+        let console = fs::File::create(self.root.join("console.log")).expect("console log");
+        let mut cmd = netns_command(
+            &self.netns,
+            &[
+                "/usr/bin/unshare",
+                "--mount",
+                "--uts",
+                "--pid",
+                "--fork",
+                "--kill-child",
+                "--mount-proc",
+                "--propagation",
+                "private",
+                "/bin/bash",
+            ],
+        );
+        cmd.arg(self.root.join("boot.sh"))
+            .env_clear()
+            .env("PATH", path)
+            .env("LANG", "C")
+            .env("HOME", "/root")
+            .stdin(Stdio::null())
+            .stdout(console.try_clone().expect("dup the console log"))
+            .stderr(console);
+        self.child = Some(cmd.spawn().expect("start the director"));
+    }
+
+    /// Processes of this director (host PIDs) named `comm`.
+    pub fn pids_named(&self, comm: &str) -> Vec<i32> {
+        let Some(c) = self.child.as_ref() else {
+            return vec![];
+        };
+        let Ok(want) = fs::read_link(format!("/proc/{}/ns/pid_for_children", c.id())) else {
+            return vec![];
+        };
+        let mut out = vec![];
+        for e in fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+                continue;
+            };
+            if fs::read_link(format!("/proc/{pid}/ns/pid")).is_ok_and(|l| l == want)
+                && fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|n| n.trim() == comm)
+            {
+                out.push(pid);
+            }
+        }
+        out
+    }
+
+    /// SIGKILL to every process named `comm`; false when there was none.
+    pub fn kill_named(&self, comm: &str) -> bool {
+        let pids = self.pids_named(comm);
+        for p in &pids {
+            // SAFETY: plain kill(2).
+            unsafe { libc::kill(*p, libc::SIGKILL) };
+        }
+        !pids.is_empty()
+    }
+
+    /// An order for the boot script's loop on `/run/pid1.fifo`.
+    pub fn tell_pid1(&self, order: &str) {
+        let mut f = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(self.root.join("run/pid1.fifo"))
+            .expect("open the director's FIFO");
+        f.write_all(format!("{order}\n").as_bytes())
+            .expect("write the director's FIFO");
+    }
+
+    /// Power cut: PID 1 dies (`--kill-child`), the kernel kills the rest.
+    pub fn crash(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// heartbeat's `logfile` (`/var/log/ha-log`), its stderr, and the boot
+    /// script's output, each headed by its name and `who`.
+    pub fn log(&self, who: &str) -> String {
+        let mut s = String::new();
+        for name in ["ha-log", "ha-console"] {
+            if let Ok(t) = fs::read_to_string(self.root.join("log").join(name)) {
+                s += &format!("--- {name} ({who})\n{t}");
+            }
+        }
+        if let Ok(t) = fs::read_to_string(self.root.join("console.log")) {
+            if !t.is_empty() {
+                s += &format!("--- console ({who})\n{t}");
+            }
+        }
+        s
+    }
+}
+
+impl Drop for Machine {
+    fn drop(&mut self) {
+        self.crash();
+        if std::env::var_os("SEED_KEEP").is_none() {
+            let _ = fs::remove_dir_all(&self.root);
+        }
+    }
+}
+
 /// A director running our binaries at the original paths: `ipvsadm` over
 /// `/sbin/ipvsadm`, `mon` over `/usr/sbin/mon`, `heartbeat` and `send_arp`
 /// over Debian's `/usr/libexec/heartbeat/` ones, our `IPaddr` in
@@ -388,12 +524,9 @@ pub trait Director: Send {
 /// `mon-scripts install`) — each a bind mount inside the director's mount
 /// namespace, so the seed's scripts run unchanged and find ours.
 pub struct OursDirector {
-    node: String,
-    netns: PathBuf,
-    /// Per-director state: `ha.d/`, `run/`, `log/`, `mon/`, ...
-    pub root: PathBuf,
+    /// Its tree under `root`: `ha.d/`, `run/`, `log/`, `mon/`, ...
+    pub m: Machine,
     bin: PathBuf,
-    child: Option<Child>,
 }
 
 /// The files every director gets from `examples/seed/` (per-node copies
@@ -482,19 +615,16 @@ impl OursDirector {
             .expect("mon-scripts install");
         assert!(out.status.success(), "mon-scripts install: {out:?}");
         OursDirector {
-            node: node.to_string(),
-            netns,
-            root: root.to_path_buf(),
+            m: Machine::new(node, netns, root),
             bin: bin.to_path_buf(),
-            child: None,
         }
     }
 
     fn boot_script(&self) -> String {
-        let r = self.root.display();
+        let r = self.m.root.display();
         let b = self.bin.display();
         let mut s = String::from("set -e\n");
-        s += &format!("hostname {}\n", self.node);
+        s += &format!("hostname {}\n", self.m.node);
         // This mount namespace's /sys shows this network namespace's links.
         s += "mount -t sysfs sysfs /sys\n";
         for (src, dst) in [
@@ -531,30 +661,13 @@ impl OursDirector {
 
     /// Processes of this director (host PIDs) named `comm`.
     pub fn pids_named(&self, comm: &str) -> Vec<i32> {
-        let Some(c) = self.child.as_ref() else {
-            return vec![];
-        };
-        let Ok(want) = fs::read_link(format!("/proc/{}/ns/pid_for_children", c.id())) else {
-            return vec![];
-        };
-        let mut out = vec![];
-        for e in fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-                continue;
-            };
-            if fs::read_link(format!("/proc/{pid}/ns/pid")).is_ok_and(|l| l == want)
-                && fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|n| n.trim() == comm)
-            {
-                out.push(pid);
-            }
-        }
-        out
+        self.m.pids_named(comm)
     }
 }
 
 impl Director for OursDirector {
     fn node(&self) -> &str {
-        &self.node
+        &self.m.node
     }
 
     fn tools(&self) -> &'static str {
@@ -562,93 +675,33 @@ impl Director for OursDirector {
     }
 
     fn boot(&mut self) {
-        assert!(self.child.is_none(), "{} already booted", self.node);
         // /run is a tmpfs on a real machine: nothing survives a reboot.
-        let run = self.root.join("run");
+        let run = self.m.root.join("run");
         let _ = fs::remove_dir_all(&run);
         for d in ["heartbeat", "mon", "lock"] {
             fs::create_dir_all(run.join(d)).unwrap();
         }
-        let script = self.boot_script();
-        fs::write(self.root.join("boot.sh"), &script).unwrap();
-        let fifo = CString::new(self.root.join("run/pid1.fifo").display().to_string()).unwrap();
+        let fifo = CString::new(self.m.root.join("run/pid1.fifo").display().to_string()).unwrap();
         // SAFETY: a valid path.
         unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) };
-        let console = fs::File::create(self.root.join("console.log")).unwrap();
-        let mut cmd = netns_command(
-            &self.netns,
-            &[
-                "/usr/bin/unshare",
-                "--mount",
-                "--uts",
-                "--pid",
-                "--fork",
-                "--kill-child",
-                "--mount-proc",
-                "--propagation",
-                "private",
-                "/bin/bash",
-            ],
-        );
-        cmd.arg(self.root.join("boot.sh"))
-            .env_clear()
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .env("LANG", "C")
-            .env("HOME", "/root")
-            .stdin(Stdio::null())
-            .stdout(console.try_clone().unwrap())
-            .stderr(console);
-        self.child = Some(cmd.spawn().expect("start the director"));
+        let script = self.boot_script();
+        self.m.spawn(&script, "/usr/sbin:/usr/bin:/sbin:/bin");
     }
 
     fn kill_heartbeat(&mut self) -> bool {
-        let pids = self.pids_named("heartbeat");
-        for p in &pids {
-            // SAFETY: plain kill(2).
-            unsafe { libc::kill(*p, libc::SIGKILL) };
-        }
-        !pids.is_empty()
+        self.m.kill_named("heartbeat")
     }
 
     fn start_heartbeat(&mut self) {
-        let mut f = fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(self.root.join("run/pid1.fifo"))
-            .expect("open the director's FIFO");
-        f.write_all(b"heartbeat\n").unwrap();
+        self.m.tell_pid1("heartbeat");
     }
 
     fn crash(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            // --kill-child: the namespace's PID 1 dies, the kernel kills the rest.
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        self.m.crash();
     }
 
     fn log(&self) -> String {
-        let mut s = String::new();
-        for name in ["ha-log", "ha-console"] {
-            if let Ok(t) = fs::read_to_string(self.root.join("log").join(name)) {
-                s += &format!("--- {name} ({})\n{t}", self.node);
-            }
-        }
-        if let Ok(t) = fs::read_to_string(self.root.join("console.log")) {
-            if !t.is_empty() {
-                s += &format!("--- console ({})\n{t}", self.node);
-            }
-        }
-        s
-    }
-}
-
-impl Drop for OursDirector {
-    fn drop(&mut self) {
-        self.crash();
-        if std::env::var_os("SEED_KEEP").is_none() {
-            let _ = fs::remove_dir_all(&self.root);
-        }
+        self.m.log(&self.m.node)
     }
 }
 
