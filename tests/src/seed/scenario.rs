@@ -309,6 +309,38 @@ pub struct WebFailure {
     pub after_readd: (usize, usize),
 }
 
+impl WebFailure {
+    /// The seed's expectation of test A/D: node01 leaves the table within
+    /// `limit` seconds of its httpd stopping and returns within `limit` of
+    /// its restart, and no client request fails while it is out or after
+    /// it is back. `context` (e.g. the directors' logs) ends each message.
+    pub fn check(&self, limit: f64, context: &dyn Fn() -> String) {
+        assert!(
+            self.removed - self.stopped < limit,
+            "node01 removed {:.1}s after httpd stopped: {self:?}\n{}",
+            self.removed - self.stopped,
+            context()
+        );
+        assert!(
+            self.after_removal.0 >= 20,
+            "too few requests after the removal: {self:?}"
+        );
+        assert_eq!(
+            self.after_removal.1, 0,
+            "client errors after node01 left the table: {self:?}"
+        );
+        assert!(
+            self.readded - self.restarted < limit,
+            "node01 back too late: {self:?}\n{}",
+            context()
+        );
+        assert_eq!(
+            self.after_readd.1, 0,
+            "client errors after node01 returned: {self:?}"
+        );
+    }
+}
+
 pub fn web_node_failure(c: &mut Cluster, tl: &Timeline, prober: &Prober) -> WebFailure {
     let stopped = tl.now();
     c.web(Host::Web1).stop();
