@@ -118,9 +118,10 @@ fn run(binary: &str, cf: &str) -> (Option<i32>, String) {
         if let Some(st) = child.try_wait().unwrap() {
             break st.code();
         }
-        // a daemon that accepted its config binds its port
-        if crate::common::connect_local(port).is_some() || start.elapsed() > Duration::from_secs(60)
-        {
+        // a daemon that accepted its config writes its pid file (its
+        // port is no sign: another test may have taken the same one)
+        let accepted = std::fs::read_to_string(d.join("mon.pid")).is_ok_and(|p| p.ends_with('\n'));
+        if accepted || start.elapsed() > Duration::from_secs(60) {
             let _ = child.kill();
             let _ = child.wait();
             break None;
