@@ -16,6 +16,7 @@ pub mod config;
 pub mod daemon;
 pub mod decide;
 pub mod depend;
+pub mod echo;
 pub mod error;
 pub mod exec;
 pub mod options;

@@ -305,6 +305,8 @@ struct HttpConn {
     timed_out: bool,
     /// socket() failed for lack of file descriptors
     out_of_fds: bool,
+    /// the server closed after answering: the socket can be reused
+    answered: bool,
 }
 
 #[derive(PartialEq, Eq, Clone, Copy)]
@@ -343,8 +345,13 @@ fn http_get_many(
             .collect();
     }
     let watch = |c: &HttpConn, i: usize| {
+        let out = if c.state == HttpState::Reading {
+            0
+        } else {
+            libc::EPOLLOUT
+        };
         let mut ev = libc::epoll_event {
-            events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLET) as u32,
+            events: (libc::EPOLLIN | out | libc::EPOLLET) as u32,
             u64: i as u64,
         };
         if let Some(fd) = &c.fd {
@@ -403,8 +410,10 @@ fn http_get_many(
             }
             http_step(c);
             if c.state == HttpState::Done {
-                // closing the socket also removes it from the epoll set
-                c.fd = None;
+                // (else closing the socket also removes it from the epoll set)
+                if let Some(fd) = c.fd.take().filter(|_| c.answered) {
+                    retire_answered(fd, ep.0);
+                }
                 active -= 1;
             }
         }
@@ -425,27 +434,22 @@ fn http_start(host: &str, port: u16, path: &str, ua: &str, limit: Duration) -> H
         content: Vec::new(),
         timed_out: false,
         out_of_fds: false,
+        answered: false,
     };
     let Some(ip) = resolve(host) else {
         return c;
     };
     c.req = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: {ua}\r\n\r\n").into_bytes();
-    // SAFETY: plain socket creation; FdGuard owns the result.
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_INET,
-            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            0,
-        )
+    let fd = match idle_socket() {
+        Ok(fd) => fd,
+        Err(e) => {
+            c.out_of_fds = matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE));
+            return c;
+        }
     };
-    if fd < 0 {
-        c.out_of_fds = matches!(
-            std::io::Error::last_os_error().raw_os_error(),
-            Some(libc::EMFILE | libc::ENFILE)
-        );
-        return c;
-    }
-    let fd = FdGuard(fd);
+    // Delayed ACKs from the start: the handshake's final ACK then rides
+    // on the request instead of going out alone (see http_step).
+    delay_acks(fd.0);
     let sa = sockaddr(ip, port);
     // SAFETY: connecting our socket to a valid sockaddr_in.
     let r = unsafe {
@@ -463,7 +467,141 @@ fn http_start(host: &str, port: u16, path: &str, ua: &str, limit: Duration) -> H
         return c;
     }
     c.fd = Some(fd);
+    // On loopback and fast links the handshake is often over already:
+    // send now rather than after a trip through epoll.
+    http_step(&mut c);
     c
+}
+
+/// Disconnected TCP sockets kept for the next check. An HTTP check is
+/// short, and creating and freeing its socket was a tenth of the daemon's
+/// CPU under a 1,000-host load; a socket that has been through
+/// connect(AF_UNSPEC) connects again like a new one.
+static IDLE_SOCKETS: std::sync::Mutex<Vec<FdGuard>> = std::sync::Mutex::new(Vec::new());
+
+/// How many idle sockets to keep: an eighth of the descriptor limit (the
+/// daemon's descriptors also serve the monitors and clients it runs),
+/// at most 512.
+fn idle_socket_cap() -> usize {
+    static CAP: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CAP.get_or_init(|| {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: reading our own limit into a local struct.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+            return 0;
+        }
+        (lim.rlim_cur / 8).min(512) as usize
+    })
+}
+
+/// A TCP socket ready for connect(): an idle one, or a new one.
+fn idle_socket() -> std::io::Result<FdGuard> {
+    if let Some(fd) = IDLE_SOCKETS.lock().ok().and_then(|mut v| v.pop()) {
+        return Ok(fd);
+    }
+    // SAFETY: plain socket creation; FdGuard owns the result.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_INET,
+            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let fd = FdGuard(fd);
+    wake_on_whole_answer(fd.0);
+    Ok(fd)
+}
+
+/// End a connection whose server has closed after answering: a reset
+/// rather than a FIN exchange (fewer packets, no state left behind on
+/// either side). connect(AF_UNSPEC) sends that reset and leaves the
+/// socket reusable: out of `ep`'s set (a socket handed to another check
+/// must not still be watched by this one), it goes back to the idle ones.
+fn retire_answered(fd: FdGuard, ep: libc::c_int) {
+    // SAFETY: removing our socket from our epoll set.
+    unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_DEL, fd.0, std::ptr::null_mut()) };
+    // SAFETY: an all-zero sockaddr with family AF_UNSPEC is valid for
+    // connect(), which then disconnects our socket.
+    let mut sa: libc::sockaddr = unsafe { std::mem::zeroed() };
+    sa.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
+    // SAFETY: as above, on our socket.
+    let r = unsafe {
+        libc::connect(
+            fd.0,
+            &sa,
+            std::mem::size_of::<libc::sockaddr>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        let cap = idle_socket_cap();
+        if let Ok(mut idle) = IDLE_SOCKETS.lock() {
+            if idle.len() < cap {
+                idle.push(fd);
+            }
+        }
+        // (else it closes here, without packets: it is disconnected)
+        return;
+    }
+    let lg = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setting SO_LINGER from a local struct on our socket, which
+    // is then closed with a reset.
+    unsafe {
+        libc::setsockopt(
+            fd.0,
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&lg as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+}
+
+/// A high SO_RCVLOWAT: the kernel then wakes us when the server has sent
+/// its whole (HTTP/1.0, so closing) answer, not once for the answer and
+/// again for the FIN that follows it; a large page still wakes us every
+/// 64 KiB. Wake-ups are a large part of an in-process check's cost.
+fn wake_on_whole_answer(fd: libc::c_int) {
+    let lowat: libc::c_int = 64 * 1024;
+    // SAFETY: setting an int socket option on our socket.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVLOWAT,
+            (&lowat as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+}
+
+/// TCP_QUICKACK off before connect(): the kernel then holds back the
+/// handshake's final ACK for the request to carry, and since the request
+/// follows at once, a check costs seven packets instead of nine (each
+/// handled by both ends on loopback). Linux turns quick ACKs back on when
+/// the handshake completes, so the response is still ACKed at once; not
+/// doing that would have the server's loss probe resend it whenever we
+/// are slow to read (seen on loopback).
+fn delay_acks(fd: libc::c_int) {
+    let off: libc::c_int = 0;
+    // SAFETY: setting an int socket option on our socket.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_QUICKACK,
+            (&off as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
 }
 
 fn sockaddr(ip: Ipv4Addr, port: u16) -> libc::sockaddr_in {
@@ -483,32 +621,18 @@ fn http_step(c: &mut HttpConn) {
         c.state = HttpState::Done;
         return;
     };
-    if c.state == HttpState::Connecting {
-        let mut err: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: reading SO_ERROR into a local int.
-        unsafe {
-            libc::getsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                libc::SO_ERROR,
-                (&mut err as *mut libc::c_int).cast(),
-                &mut len,
-            )
-        };
-        if err != 0 {
-            c.state = HttpState::Done;
-            return;
-        }
-        c.state = HttpState::Writing;
-    }
-    if c.state == HttpState::Writing {
+    if c.state == HttpState::Connecting || c.state == HttpState::Writing {
+        // While the socket is still connecting, send() says EAGAIN, and a
+        // failed connect shows as send()'s error: no SO_ERROR round trip.
+        // A fresh socket's send buffer always takes the whole request, so
+        // EAGAIN before the first byte means "not connected yet".
         while c.sent < c.req.len() {
             let rest = &c.req[c.sent..];
             // SAFETY: sending from our buffer; MSG_NOSIGNAL instead of SIGPIPE.
             let n = unsafe { libc::send(fd, rest.as_ptr().cast(), rest.len(), libc::MSG_NOSIGNAL) };
             if n > 0 {
                 c.sent += n as usize;
+                c.state = HttpState::Writing;
                 continue;
             }
             let e = std::io::Error::last_os_error();
@@ -522,6 +646,9 @@ fn http_step(c: &mut HttpConn) {
             }
         }
         c.state = HttpState::Reading;
+        // epoll reports the answer when it comes (also one that came
+        // already); reading now would almost always find nothing
+        return;
     }
     let mut buf = [0u8; 8192];
     loop {
@@ -532,23 +659,8 @@ fn http_step(c: &mut HttpConn) {
             continue;
         }
         if n == 0 {
-            // the server closed first and we have everything: reset
-            // instead of a FIN exchange (no more packets, no state left
-            // behind on either side)
-            let lg = libc::linger {
-                l_onoff: 1,
-                l_linger: 0,
-            };
-            // SAFETY: setting SO_LINGER from a local struct on our socket.
-            unsafe {
-                libc::setsockopt(
-                    fd,
-                    libc::SOL_SOCKET,
-                    libc::SO_LINGER,
-                    (&lg as *const libc::linger).cast(),
-                    std::mem::size_of::<libc::linger>() as libc::socklen_t,
-                )
-            };
+            // the server closed first and we have everything
+            c.answered = true;
             c.state = HttpState::Done;
             return;
         }
@@ -689,190 +801,12 @@ pub fn http_monitor(args: &[String], out: &mut dyn Write) -> i32 {
     }
 }
 
-/// ICMP echo to many hosts at once, fping-style: `retries` retries with
-/// the timeout growing by 1.5 each time. Returns per host the rtt in ms.
-pub fn ping_hosts(
-    ips: &[Ipv4Addr],
-    retries: u32,
-    timeout_ms: u64,
-) -> std::io::Result<Vec<Option<f64>>> {
-    // SAFETY: plain socket creation; the fd is owned by `fd` below.
-    let (fd, raw) = unsafe {
-        let r = libc::socket(
-            libc::AF_INET,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            libc::IPPROTO_ICMP,
-        );
-        if r >= 0 {
-            (r, true)
-        } else {
-            let d = libc::socket(
-                libc::AF_INET,
-                libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
-                libc::IPPROTO_ICMP,
-            );
-            if d < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            (d, false)
-        }
-    };
-    let _guard = FdGuard(fd);
-    if raw {
-        // only echo replies wake us (every raw ICMP socket sees all ICMP)
-        let mask: u32 = !(1u32 << 0);
-        // SAFETY: setting ICMP_FILTER (SOL_RAW 255, option 1) from a local u32.
-        unsafe {
-            libc::setsockopt(
-                fd,
-                255,
-                1,
-                (&mask as *const u32).cast(),
-                std::mem::size_of::<u32>() as libc::socklen_t,
-            )
-        };
-    }
-    // checks running at once in one process (the daemon runs them
-    // in-process) must not take each other's replies
-    static CALLS: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
-    let ident = ((std::process::id() & 0xffff) as u16).wrapping_add(
-        CALLS
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            .wrapping_mul(7919),
-    );
-    let mut rtt: Vec<Option<f64>> = vec![None; ips.len()];
-    let mut sent_at: Vec<Vec<Instant>> = vec![Vec::new(); ips.len()];
-    let mut wait = timeout_ms as f64;
-    for attempt in 0..=retries {
-        let mut any = false;
-        for (i, ip) in ips.iter().enumerate() {
-            if rtt[i].is_some() {
-                continue;
-            }
-            any = true;
-            let seq = ((i as u32 * (retries + 1) + attempt) & 0xffff) as u16;
-            let pkt = echo_packet(ident, seq);
-            let sa = libc::sockaddr_in {
-                sin_family: libc::AF_INET as libc::sa_family_t,
-                sin_port: 0,
-                sin_addr: libc::in_addr {
-                    s_addr: u32::from(*ip).to_be(),
-                },
-                sin_zero: [0; 8],
-            };
-            sent_at[i].push(Instant::now());
-            // SAFETY: sending a buffer we own to a valid sockaddr_in.
-            unsafe {
-                libc::sendto(
-                    fd,
-                    pkt.as_ptr().cast(),
-                    pkt.len(),
-                    0,
-                    (&sa as *const libc::sockaddr_in).cast(),
-                    std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-                )
-            };
-        }
-        if !any {
-            break;
-        }
-        let deadline = Instant::now() + Duration::from_micros((wait * 1000.0) as u64);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || rtt.iter().all(Option::is_some) {
-                break;
-            }
-            let mut pfd = libc::pollfd {
-                fd,
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: polling one fd we own.
-            let n = unsafe { libc::poll(&mut pfd, 1, left.as_millis().max(1) as libc::c_int) };
-            if n <= 0 {
-                continue;
-            }
-            let mut buf = [0u8; 1500];
-            let mut from: libc::sockaddr_in = unsafe { std::mem::zeroed() };
-            let mut fl = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-            // SAFETY: receiving into our buffer.
-            let k = unsafe {
-                libc::recvfrom(
-                    fd,
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    libc::MSG_DONTWAIT,
-                    (&mut from as *mut libc::sockaddr_in).cast(),
-                    &mut fl,
-                )
-            };
-            if k <= 0 {
-                continue;
-            }
-            let data = &buf[..k as usize];
-            let icmp = if raw {
-                let ihl = ((data[0] & 0x0f) as usize) * 4;
-                if data.len() < ihl + 8 {
-                    continue;
-                }
-                &data[ihl..]
-            } else {
-                data
-            };
-            if icmp.len() < 8 || icmp[0] != 0 {
-                continue;
-            }
-            let id = u16::from_be_bytes([icmp[4], icmp[5]]);
-            if raw && id != ident {
-                continue;
-            }
-            let seq = u16::from_be_bytes([icmp[6], icmp[7]]) as u32;
-            let host = (seq / (retries + 1)) as usize;
-            let src = Ipv4Addr::from(u32::from_be(from.sin_addr.s_addr));
-            if host < ips.len() && ips[host] == src && rtt[host].is_none() {
-                let att = (seq % (retries + 1)) as usize;
-                if let Some(t) = sent_at[host].get(att) {
-                    rtt[host] = Some(t.elapsed().as_secs_f64() * 1000.0);
-                }
-            }
-        }
-        wait *= 1.5;
-    }
-    Ok(rtt)
-}
-
 struct FdGuard(libc::c_int);
 impl Drop for FdGuard {
     fn drop(&mut self) {
         // SAFETY: closing the fd we created.
         unsafe { libc::close(self.0) };
     }
-}
-
-fn echo_packet(id: u16, seq: u16) -> Vec<u8> {
-    let mut p = vec![8u8, 0, 0, 0];
-    p.extend_from_slice(&id.to_be_bytes());
-    p.extend_from_slice(&seq.to_be_bytes());
-    p.extend_from_slice(&[0x6d; 48]);
-    let ck = checksum(&p);
-    p[2..4].copy_from_slice(&ck.to_be_bytes());
-    p
-}
-
-pub fn checksum(b: &[u8]) -> u16 {
-    let mut s: u32 = 0;
-    for c in b.chunks(2) {
-        let w = if c.len() == 2 {
-            u16::from_be_bytes([c[0], c[1]])
-        } else {
-            u16::from_be_bytes([c[0], 0])
-        };
-        s += w as u32;
-    }
-    while s > 0xffff {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    !(s as u16)
 }
 
 /// fping.monitor [-a] [-r num] [-s ms] [-t ms] [-T] host…, with ICMP
@@ -905,7 +839,7 @@ pub fn fping_monitor(args: &[String], out: &mut dyn Write) -> i32 {
             None => not_found.push(h.clone()),
         }
     }
-    let rtts = match ping_hosts(&ips, retries, timeout) {
+    let rtts = match crate::echo::ping_hosts(&ips, retries, timeout) {
         Ok(r) => r,
         Err(_) => {
             let _ = out.write_all(b"fping: system call failure\n");
@@ -1490,12 +1424,6 @@ mod tests {
     }
 
     #[test]
-    fn icmp_checksum() {
-        let p = echo_packet(0x1234, 1);
-        assert_eq!(checksum(&p), 0);
-    }
-
-    #[test]
     fn tcp_monitor_output() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
@@ -1518,5 +1446,50 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "127.0.0.1 bad host!\n\n127.0.0.1 could not connect: Connection refused\nbad host! could not inet_aton\n"
         );
+    }
+
+    /// A tiny HTTP/1.0 server on 127.0.0.1 answering `n` requests, each
+    /// read up to the blank line, then closing.
+    fn http_server(n: usize) -> (u16, std::thread::JoinHandle<()>) {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let t = std::thread::spawn(move || {
+            for _ in 0..n {
+                let (mut c, _) = l.accept().unwrap();
+                let mut got = Vec::new();
+                let mut buf = [0u8; 512];
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match c.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(k) => got.extend_from_slice(&buf[..k]),
+                    }
+                }
+                let _ = c.write_all(b"HTTP/1.0 200 OK\r\nServer: t\r\n\r\nbody\n");
+            }
+        });
+        (port, t)
+    }
+
+    /// Sockets that served one check serve the next (IDLE_SOCKETS): a
+    /// reused socket must connect, send and report like a new one, and
+    /// the reset left on it by the disconnect must not leak into the next
+    /// check's outcome, whether that check succeeds or is refused.
+    #[test]
+    fn http_check_on_reused_sockets_reports_like_new_ones() {
+        let hosts = ["127.0.0.1"; 4];
+        let (port, server) = http_server(8);
+        for round in 0..2 {
+            let r = http_get_many(&s(&hosts), port, "/", "ua", 5, None);
+            assert!(r.iter().all(|r| r.ok), "round {round}");
+            assert_eq!(r[0].header.as_deref(), Some("HTTP/1.0 200 OK\r\nServer: t"));
+            assert!(!IDLE_SOCKETS.lock().unwrap().is_empty(), "round {round}");
+        }
+        server.join().unwrap();
+        // the listener is gone: refused, not a stale reset or a timeout
+        let r = http_get_many(&s(&hosts), port, "/", "ua", 5, None);
+        assert!(r
+            .iter()
+            .all(|r| !r.ok && r.error == "HTTP response code failure"));
     }
 }
