@@ -117,7 +117,7 @@ fn monshow_matches_debian_monshow() {
     );
     std::fs::write(
         s.dir.join("auth.cf"),
-        "list: all\nquit: all\nprotid: all\ndisable: all\ntest: all\nstop: all\n",
+        "list: all\nquit: all\nprotid: all\ndisable: all\ntest: all\nstop: all\nack: all\n",
     )
     .unwrap();
     let port: u16 = s
@@ -201,6 +201,140 @@ fn monshow_matches_debian_monshow() {
         assert_eq!(a, b, "monshow {args:?}");
         assert!(a.contains("web "), "{a}");
     }
+    cgi_pages_match(&s.dir, port, &etc_mon, ours);
+    // acknowledged failures link to their detail page
+    moncmd("ack web http looked at it");
+    cgi_pages_match(&s.dir, port, &etc_mon, ours);
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// monshow as a CGI program, run in `dir` (where its .monshowrc is)
+/// with the given rc text, query string and PATH_INFO; the page with the
+/// clock and the seconds since the last check made constant.
+fn cgi_page(
+    prog: &str,
+    dir: &std::path::Path,
+    etc_mon: Option<&std::path::Path>,
+    query: &str,
+    path_info: Option<&str>,
+) -> String {
+    let mut c = match etc_mon {
+        None => Command::new(prog),
+        Some(d) => {
+            let d = d.display().to_string();
+            std::fs::create_dir_all(format!("{d}-work")).unwrap();
+            let mut c = Command::new("unshare");
+            c.args(["-m", "--propagation", "private", "sh", "-c"])
+                .arg(format!(
+                    "mount -t overlay overlay -o lowerdir=/etc/mon,upperdir={d},workdir={d}-work /etc/mon && exec \"$@\""
+                ))
+                .args(["sh", prog]);
+            c
+        }
+    };
+    c.current_dir(dir)
+        .env("REQUEST_METHOD", "GET")
+        .env("QUERY_STRING", query)
+        .env("SCRIPT_NAME", "/cgi-bin/monshow")
+        .env("TZ", "UTC")
+        .env("HOME", "/nonexistent");
+    match path_info {
+        Some(p) => c.env("PATH_INFO", p),
+        None => c.env_remove("PATH_INFO"),
+    };
+    let o = c.output().unwrap();
+    let clock = |l: &str| {
+        // "Thu Nov 26 05:10:00 2026": the page's clock
+        let t = l
+            .trim()
+            .trim_start_matches("<td>")
+            .trim_end_matches("</td>")
+            .trim();
+        t.len() == 24 && t.as_bytes()[3] == b' ' && t.as_bytes()[13] == b':'
+    };
+    let page = String::from_utf8_lossy(&o.stdout);
+    let mut prev = "";
+    page.lines()
+        .map(|l| {
+            // the server counts the failure's duration up to each query
+            let after_duration = std::mem::replace(&mut prev, l).contains("Failure Duration:");
+            if clock(l) || after_duration {
+                "CLOCK".to_string()
+            } else if l
+                .strip_prefix("   <td> ")
+                .and_then(|r| r.strip_suffix("s </td>"))
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+            {
+                // the LAST and NEXT columns
+                "   <td> Ns </td>".to_string()
+            } else if l.starts_with("\t<td> ") && l.ends_with("s ago </td>") {
+                "\t<td> LAST CHECK </td>".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + &format!("\nexit {}", o.status.code().unwrap_or(-1))
+}
+
+fn cgi_pages_match(dir: &std::path::Path, port: u16, etc_mon: &std::path::Path, ours: &str) {
+    let rcs = [
+        format!("set host 127.0.0.1\nset port {port}\n"),
+        format!(
+            "set host 127.0.0.1\nset port {port}\nset full\nset show-disabled\nset refresh 30\nset bg ffffff\nset bg-fail ff0000\nset table-color 999999\nset summary-len 4\nset html-header\n<b>our farm</b>\n\n# not part of it\n  indented\nEND\nlink web http http://wiki/web-http\nlink web ping http://wiki/ping\nlink-text web ping\n  <i>pings</i>\nEND\n"
+        ),
+        format!("set host 127.0.0.1\nset port {port}\nservice solo s\nbogus\n"),
+    ];
+    let queries = [
+        "",
+        "watch=web",
+        "watch=solo",
+        "detail=web,http",
+        "detail=web,ping",
+        "detail=solo,s",
+        "detail=web,nosuch",
+        "disabled=1",
+        "disabled=0",
+        "x=1?detail=web,http?",
+        "detail=",
+        "view=v1",
+        "view=nosuch",
+    ];
+    let rc_path = dir.join(".monshowrc");
+    for rc in &rcs {
+        std::fs::write(&rc_path, rc).unwrap();
+        for q in queries {
+            let a = cgi_page("/usr/bin/monshow", dir, None, q, None);
+            let b = cgi_page(ours, dir, None, q, None);
+            if a != b {
+                std::fs::write(dir.join("cgi.theirs"), &a).unwrap();
+                std::fs::write(dir.join("cgi.ours"), &b).unwrap();
+            }
+            assert_eq!(a, b, "monshow CGI, rc {rc:?}, query {q:?}");
+        }
+    }
+    // views: PATH_INFO names one under /etc/mon/monshow, as view= does
+    std::fs::write(
+        etc_mon.join("monshow/v1"),
+        format!("set host 127.0.0.1\nset port {port}\nwatch web\n"),
+    )
+    .unwrap();
+    std::fs::remove_file(&rc_path).unwrap();
+    for (q, pi) in [
+        ("view=v1", None),
+        ("", Some("/v1")),
+        ("", Some("/./v1/")),
+        ("detail=web,http", Some("/v1")),
+        ("", Some("/nosuch")),
+    ] {
+        let a = cgi_page("/usr/bin/monshow", dir, Some(etc_mon), q, pi);
+        let b = cgi_page(ours, dir, Some(etc_mon), q, pi);
+        assert_eq!(a, b, "monshow CGI, query {q:?}, PATH_INFO {pi:?}");
+        if pi != Some("/nosuch") {
+            assert!(a.contains("<td><b>v1</b></td>"), "{a}");
+        }
+    }
+    std::fs::write(etc_mon.join("monshow/v1"), "watch web\n").unwrap();
 }
