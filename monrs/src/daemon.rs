@@ -1394,7 +1394,11 @@ impl Daemon {
                         .log(Priority::Err, &format!("error reading config file: {e}"));
                 }
             }
-            let secs = self.sleep_time();
+            let mut secs = self.sleep_time();
+            if exec::tend_workers() {
+                // in-process runs wait for a worker: look again soon
+                secs = secs.min(exec::QUEUE_WAIT.as_secs_f64());
+            }
             self.wait(&wake, secs);
             if self.service_io() {
                 if !self.set.pidfile.is_empty() {

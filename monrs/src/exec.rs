@@ -222,13 +222,50 @@ struct Job {
     done: std::sync::mpsc::Sender<i32>,
 }
 
-/// Workers waiting for a job (rendezvous channels: a send succeeds only
-/// into a worker that is receiving, and fails once it has exited).
-static IDLE: std::sync::Mutex<Vec<std::sync::mpsc::SyncSender<Job>>> =
-    std::sync::Mutex::new(Vec::new());
+/// The workers that run shipped monitors in-process, and the jobs
+/// waiting for one. Workers are kept for reuse (a monitor run every
+/// second should not cost a thread start) and leave after
+/// [`WORKER_IDLE`] without work.
+///
+/// How many: the seed's layout (one watch per real server) makes every
+/// service due in the same second, so a thousand jobs can come at once;
+/// a worker each would be a thousand threads (seen: 650 threads, 53 MiB)
+/// for runs that take a millisecond. So up to [`WORKERS_AT_ONCE`] start
+/// straight away, and further jobs queue. While the queue moves, that is
+/// all: a burst of short runs is work for the CPUs, not for more threads.
+/// When it stops moving (every worker waiting out a timeout: dead hosts),
+/// each job that has waited [`QUEUE_WAIT`] gets a worker of its own
+/// ([`tend_workers`], which the daemon's loop calls).
+struct Pool {
+    queue: std::collections::VecDeque<(std::time::Instant, Job)>,
+    /// workers waiting for a job
+    idle: usize,
+    /// workers alive
+    workers: usize,
+    /// when a worker last took a job from the queue
+    last_take: Option<std::time::Instant>,
+}
+
+static POOL: std::sync::Mutex<Pool> = std::sync::Mutex::new(Pool {
+    queue: std::collections::VecDeque::new(),
+    idle: 0,
+    workers: 0,
+    last_take: None,
+});
+static WORK: std::sync::Condvar = std::sync::Condvar::new();
 
 /// A worker with nothing to do for this long exits.
 const WORKER_IDLE: std::time::Duration = std::time::Duration::from_secs(10);
+/// Workers started without waiting.
+const WORKERS_AT_ONCE: usize = 64;
+/// How long a job may wait in the queue before it gets a worker anyway.
+pub const QUEUE_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+/// The queue counts as stuck when no worker took a job for this long.
+const STALLED: std::time::Duration = std::time::Duration::from_millis(10);
+
+fn pool() -> std::sync::MutexGuard<'static, Pool> {
+    POOL.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 fn run_job(j: Job) {
     let mut out = Vec::new();
@@ -240,35 +277,80 @@ fn run_job(j: Job) {
     drop(f);
 }
 
-/// Hand a job to an idle worker, or start one. Workers are kept for
-/// reuse: a monitor run every second should not cost a thread start.
-fn submit(mut job: Job) -> std::io::Result<()> {
-    loop {
-        let idle = IDLE.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let Some(tx) = idle else { break };
-        match tx.send(job) {
-            Ok(()) => return Ok(()),
-            // that worker timed out and left; try the next
-            Err(std::sync::mpsc::SendError(j)) => job = j,
-        }
-    }
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(0);
+fn start_worker(p: &mut Pool) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("monitor".into())
         .stack_size(256 * 1024)
-        .spawn(move || {
-            run_job(job);
-            loop {
-                IDLE.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(tx.clone());
-                match rx.recv_timeout(WORKER_IDLE) {
-                    Ok(j) => run_job(j),
-                    Err(_) => return,
-                }
-            }
-        })?;
+        .spawn(worker)?;
+    p.workers += 1;
     Ok(())
+}
+
+fn worker() {
+    let mut p = pool();
+    loop {
+        if let Some((_, job)) = p.queue.pop_front() {
+            p.last_take = Some(std::time::Instant::now());
+            drop(p);
+            run_job(job);
+            p = pool();
+            continue;
+        }
+        p.idle += 1;
+        let (q, wait) = WORK
+            .wait_timeout(p, WORKER_IDLE)
+            .unwrap_or_else(|e| e.into_inner());
+        p = q;
+        p.idle -= 1;
+        if wait.timed_out() && p.queue.is_empty() {
+            p.workers -= 1;
+            return;
+        }
+    }
+}
+
+/// Queue a job: an idle worker takes it, or a new one while there are
+/// fewer than [`WORKERS_AT_ONCE`]; otherwise it waits for a worker to
+/// come free, or for [`tend_workers`].
+fn submit(job: Job) -> std::io::Result<()> {
+    let mut p = pool();
+    p.queue.push_back((std::time::Instant::now(), job));
+    // every queued job has a waiting worker of its own to wake
+    if p.idle >= p.queue.len() {
+        WORK.notify_one();
+        return Ok(());
+    }
+    if p.workers < WORKERS_AT_ONCE {
+        if let Err(e) = start_worker(&mut p) {
+            if p.workers == 0 {
+                // nobody would ever run it
+                p.queue.pop_back();
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// When the queue has not moved for [`STALLED`], a worker for every job
+/// that has waited [`QUEUE_WAIT`]. Returns whether jobs are still queued
+/// (the caller then looks again within [`QUEUE_WAIT`]).
+pub fn tend_workers() -> bool {
+    let mut p = pool();
+    if p.last_take.is_some_and(|t| t.elapsed() < STALLED) {
+        return !p.queue.is_empty();
+    }
+    let overdue = p
+        .queue
+        .iter()
+        .take_while(|(t, _)| t.elapsed() >= QUEUE_WAIT)
+        .count();
+    for _ in p.idle..overdue {
+        if start_worker(&mut p).is_err() {
+            break;
+        }
+    }
+    !p.queue.is_empty()
 }
 
 /// Run one of the shipped monitors (`name`, with `args` = argv[1..]) on a

@@ -169,3 +169,101 @@ fn only_links_to_mon_scripts_under_a_monitor_name_run_in_process() {
     assert!(!in_process_args_ok("lvs.alert", &s(&[])));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A listener whose accept queue is full: SYNs to it go unanswered, so a
+/// check of it waits out its own timeout (as for a dead host).
+fn stuck_listener() -> (libc::c_int, u16) {
+    // SAFETY: plain socket calls on a socket of our own; the port is read
+    // back from the kernel.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        let mut sa: libc::sockaddr_in = std::mem::zeroed();
+        sa.sin_family = libc::AF_INET as libc::sa_family_t;
+        sa.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        assert_eq!(
+            libc::bind(fd, (&sa as *const libc::sockaddr_in).cast(), len),
+            0
+        );
+        assert_eq!(libc::listen(fd, 0), 0);
+        let mut got: libc::sockaddr_in = std::mem::zeroed();
+        let mut gl = len;
+        libc::getsockname(fd, (&mut got as *mut libc::sockaddr_in).cast(), &mut gl);
+        // fill the accept queue (one connection, never accepted)
+        let _filler = std::net::TcpStream::connect(("127.0.0.1", u16::from_be(got.sin_port)));
+        std::mem::forget(_filler);
+        (fd, u16::from_be(got.sin_port))
+    }
+}
+
+/// Regression: in the seed's layout every service is due in the same
+/// second, and in-process runs got a worker thread each (650 threads,
+/// 53 MiB). Workers are now pooled; this checks the other side of that:
+/// runs stuck in their timeouts, more of them than the pool's first
+/// workers, do not hold up a quick service behind them.
+#[test]
+fn runs_stuck_in_timeouts_do_not_hold_up_other_services() {
+    let (_stuck_fd, stuck) = stuck_listener();
+    let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let open_port = open.local_addr().unwrap().port();
+    let accepted = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Instant>::new()));
+    let acc = accepted.clone();
+    std::thread::spawn(move || {
+        for c in open.incoming().flatten() {
+            acc.lock().unwrap().push(Instant::now());
+            drop(c);
+        }
+    });
+    let mut cf = String::new();
+    for k in 0..80 {
+        cf += &format!(
+            "hostgroup s{k} 127.0.0.1\n\nwatch s{k}\n    service http\n        interval 1s\n        monitor http.monitor -p {stuck} -t 9\n\n"
+        );
+    }
+    cf += &format!(
+        "hostgroup fast 127.0.0.1\n\nwatch fast\n    service tcp\n        interval 1s\n        monitor tcp.monitor -p {open_port}\n"
+    );
+    let d = scratch("inproc-stuck");
+    let ds = d.display().to_string();
+    let st = Command::new(env!("CARGO_BIN_EXE_mon-scripts"))
+        .args(["install", &format!("{ds}/mon.d"), &format!("{ds}/alert.d")])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let port = free_port();
+    std::fs::write(d.join("auth.cf"), "list: all\n").unwrap();
+    std::fs::write(
+        d.join("mon.cf"),
+        format!("serverbind = 127.0.0.1\ntrapbind = 127.0.0.1\nserverport = {port}\ntrapport = {port}\n\n{cf}"),
+    )
+    .unwrap();
+    let t0 = Instant::now();
+    let _daemon = Running(
+        Command::new(env!("CARGO_BIN_EXE_mon"))
+            .args(["-c", &format!("{ds}/mon.cf"), "-b", &ds, "-B", &ds])
+            .args([
+                "-A",
+                &format!("{ds}/auth.cf"),
+                "-a",
+                &format!("{ds}/alert.d"),
+            ])
+            .args(["-s", &format!("{ds}/mon.d"), "-L", &ds, "-D", &ds, "-P", ""])
+            .env("MONRS_SYSLOG_FILE", format!("{ds}/syslog"))
+            .env_remove("MONRS_FORK_MONITORS")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // first runs one interval after start; the stuck ones then hold
+    // their workers for 9 s
+    std::thread::sleep(Duration::from_millis(5500));
+    let runs = accepted.lock().unwrap().len();
+    let _ = std::fs::remove_dir_all(&d);
+    assert!(
+        runs >= 3,
+        "the quick service ran {runs} times in {:?}",
+        t0.elapsed()
+    );
+}
