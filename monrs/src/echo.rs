@@ -36,7 +36,11 @@ pub fn ping_hosts(
             done,
         });
         // an error means the engine is gone (it dropped our request)
-        if let Ok(rtt) = result.recv() {
+        let answer = {
+            let _waiting = crate::exec::Waiting::enter();
+            result.recv()
+        };
+        if let Ok(rtt) = answer {
             return Ok(rtt);
         }
     }

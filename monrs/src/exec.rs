@@ -233,9 +233,12 @@ struct Job {
 /// for runs that take a millisecond. So up to [`WORKERS_AT_ONCE`] start
 /// straight away, and further jobs queue. While the queue moves, that is
 /// all: a burst of short runs is work for the CPUs, not for more threads.
-/// When it stops moving (every worker waiting out a timeout: dead hosts),
-/// each job that has waited [`QUEUE_WAIT`] gets a worker of its own
-/// ([`tend_workers`], which the daemon's loop calls).
+/// When it stops moving and most workers are waiting on the network
+/// ([`Waiting`]: dead hosts, runs waiting out their timeouts), each job
+/// that has waited [`QUEUE_WAIT`] gets a worker of its own
+/// ([`tend_workers`], which the daemon's loop calls), up to
+/// [`WORKERS_MAX`]. Workers that are merely short of CPU (the host is
+/// busy) do not count: more of them would not help.
 struct Pool {
     queue: std::collections::VecDeque<(std::time::Instant, Job)>,
     /// workers waiting for a job
@@ -260,6 +263,8 @@ const WORKER_IDLE: std::time::Duration = std::time::Duration::from_secs(10);
 const WORKERS_AT_ONCE: usize = 64;
 /// How long a job may wait in the queue before it gets a worker anyway.
 pub const QUEUE_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+/// At most this many workers.
+const WORKERS_MAX: usize = 256;
 /// The queue counts as stuck when no worker took a job for this long.
 const STALLED: std::time::Duration = std::time::Duration::from_millis(10);
 
@@ -332,12 +337,34 @@ fn submit(job: Job) -> std::io::Result<()> {
     Ok(())
 }
 
-/// When the queue has not moved for [`STALLED`], a worker for every job
-/// that has waited [`QUEUE_WAIT`]. Returns whether jobs are still queued
+/// Workers (of any kind) waiting on the network right now.
+static WAITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Held while an in-process monitor waits on the network (epoll, or the
+/// ICMP engine's answer); see [`Pool`].
+pub struct Waiting;
+
+impl Waiting {
+    pub fn enter() -> Waiting {
+        WAITING.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Waiting
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        WAITING.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// When the queue has not moved for [`STALLED`] and at least half the
+/// workers wait on the network, a worker for every job that has waited
+/// [`QUEUE_WAIT`]. Returns whether jobs are still queued
 /// (the caller then looks again within [`QUEUE_WAIT`]).
 pub fn tend_workers() -> bool {
     let mut p = pool();
-    if p.last_take.is_some_and(|t| t.elapsed() < STALLED) {
+    let waiting = WAITING.load(std::sync::atomic::Ordering::Relaxed);
+    if p.last_take.is_some_and(|t| t.elapsed() < STALLED) || waiting * 2 < p.workers {
         return !p.queue.is_empty();
     }
     let overdue = p
@@ -345,7 +372,8 @@ pub fn tend_workers() -> bool {
         .iter()
         .take_while(|(t, _)| t.elapsed() >= QUEUE_WAIT)
         .count();
-    for _ in p.idle..overdue {
+    let room = WORKERS_MAX.saturating_sub(p.workers);
+    for _ in 0..overdue.saturating_sub(p.idle).min(room) {
         if start_worker(&mut p).is_err() {
             break;
         }

@@ -229,7 +229,10 @@ fn connect_many(hosts: &[String], port: u16, limit: Duration) -> Vec<Option<Stri
         };
         let ms = wait.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
         // SAFETY: events is a valid buffer of the length passed.
-        let n = unsafe { libc::epoll_wait(ep.0, events.as_mut_ptr(), events.len() as i32, ms) };
+        let n = {
+            let _waiting = crate::exec::Waiting::enter();
+            unsafe { libc::epoll_wait(ep.0, events.as_mut_ptr(), events.len() as i32, ms) }
+        };
         for ev in &events[..n.max(0) as usize] {
             let i = ev.u64 as usize;
             let Some(k) = pending.iter().position(|(j, _, _)| *j == i) else {
@@ -401,7 +404,10 @@ fn http_get_many(
         }
         let ms = wait.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
         // SAFETY: events is a valid buffer of the length passed.
-        let n = unsafe { libc::epoll_wait(ep.0, events.as_mut_ptr(), events.len() as i32, ms) };
+        let n = {
+            let _waiting = crate::exec::Waiting::enter();
+            unsafe { libc::epoll_wait(ep.0, events.as_mut_ptr(), events.len() as i32, ms) }
+        };
         for ev in &events[..n.max(0) as usize] {
             let i = ev.u64 as usize;
             let c = &mut conns[i];
