@@ -1,5 +1,6 @@
 //! auth.cf (command and trap sections), mon's check_auth, and password
-//! checks (getpwnam/shadow, userfile, trustlocal) with the system crypt(3).
+//! checks (getpwnam/shadow, userfile, pam, trustlocal) with the system
+//! crypt(3) and PAM.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::{CStr, CString};
@@ -199,12 +200,14 @@ fn system_hash(user: &str) -> Option<String> {
 }
 
 /// mon's auth(type, user, pass, host): Ok or Err(syslog lines).
+/// `userfile` and `pamservice` are the mon.cf settings of those names.
 pub fn authenticate(
     kind: &str,
     user: &str,
     pass: &str,
     host: &str,
     userfile: &str,
+    pamservice: &str,
 ) -> Result<(), Vec<String>> {
     if user.is_empty() || (kind != "trustlocal" && pass.is_empty()) {
         return Err(vec!["an undef username or password supplied".into()]);
@@ -248,8 +251,171 @@ pub fn authenticate(
                 Err(vec![])
             }
         }
+        "pam" => pam::authenticate(pamservice, user, pass),
         "shadow" => Err(vec![]),
         other => Err(vec![format!("authentication type '{other}' not known")]),
+    }
+}
+
+/// `authtype pam`: the PAM library, loaded when first needed. mon does
+/// this with Authen::PAM (which Debian's mon recommends); a mon without
+/// it refuses such a mon.cf, and so do we without libpam.
+pub mod pam {
+    use std::ffi::{c_char, c_int, c_void, CString};
+    use std::sync::OnceLock;
+
+    const PAM_SUCCESS: c_int = 0;
+    const PAM_BUF_ERR: c_int = 5;
+    const PAM_PROMPT_ECHO_OFF: c_int = 1;
+    const PAM_PROMPT_ECHO_ON: c_int = 2;
+
+    #[repr(C)]
+    struct Message {
+        msg_style: c_int,
+        msg: *const c_char,
+    }
+
+    #[repr(C)]
+    struct Response {
+        resp: *mut c_char,
+        resp_retcode: c_int,
+    }
+
+    type ConvFn =
+        extern "C" fn(c_int, *mut *const Message, *mut *mut Response, *mut c_void) -> c_int;
+
+    #[repr(C)]
+    struct Conv {
+        conv: ConvFn,
+        appdata: *mut c_void,
+    }
+
+    type StartFn =
+        unsafe extern "C" fn(*const c_char, *const c_char, *const Conv, *mut *mut c_void) -> c_int;
+    type HandleFn = unsafe extern "C" fn(*mut c_void, c_int) -> c_int;
+
+    struct Lib {
+        start: StartFn,
+        authenticate: HandleFn,
+        end: HandleFn,
+    }
+
+    /// libpam.so.0, opened at run time: no build dependency, and a host
+    /// without PAM only loses `authtype pam`.
+    fn lib() -> Option<&'static Lib> {
+        static LIB: OnceLock<Option<Lib>> = OnceLock::new();
+        LIB.get_or_init(|| {
+            // SAFETY: dlopen/dlsym with NUL-terminated names; the symbols
+            // are the documented PAM entry points with these signatures,
+            // and the library is never closed.
+            unsafe {
+                let h = libc::dlopen(c"libpam.so.0".as_ptr(), libc::RTLD_NOW);
+                if h.is_null() {
+                    return None;
+                }
+                let sym = |n: &std::ffi::CStr| {
+                    let p = libc::dlsym(h, n.as_ptr());
+                    (!p.is_null()).then_some(p)
+                };
+                Some(Lib {
+                    start: std::mem::transmute::<*mut c_void, StartFn>(sym(c"pam_start")?),
+                    authenticate: std::mem::transmute::<*mut c_void, HandleFn>(sym(
+                        c"pam_authenticate",
+                    )?),
+                    end: std::mem::transmute::<*mut c_void, HandleFn>(sym(c"pam_end")?),
+                })
+            }
+        })
+        .as_ref()
+    }
+
+    /// Whether `authtype pam` can work here.
+    pub fn available() -> bool {
+        lib().is_some()
+    }
+
+    struct Credentials {
+        user: CString,
+        pass: CString,
+    }
+
+    /// The conversation, as mon's: the user name for a prompt that
+    /// echoes, the password for one that does not, "" for the rest.
+    extern "C" fn answer(
+        n: c_int,
+        msgs: *mut *const Message,
+        resp: *mut *mut Response,
+        appdata: *mut c_void,
+    ) -> c_int {
+        if n <= 0 || msgs.is_null() || resp.is_null() || appdata.is_null() {
+            return PAM_BUF_ERR;
+        }
+        // SAFETY: PAM passes n messages (an array of pointers, Linux-PAM's
+        // layout) and our Credentials as appdata; the responses are
+        // calloc'd and strdup'd because PAM frees them with free().
+        unsafe {
+            let creds = &*(appdata as *const Credentials);
+            let out = libc::calloc(n as usize, std::mem::size_of::<Response>()) as *mut Response;
+            if out.is_null() {
+                return PAM_BUF_ERR;
+            }
+            for i in 0..n as usize {
+                let m = *msgs.add(i);
+                let style = if m.is_null() { 0 } else { (*m).msg_style };
+                let text: &std::ffi::CStr = match style {
+                    PAM_PROMPT_ECHO_ON => &creds.user,
+                    PAM_PROMPT_ECHO_OFF => &creds.pass,
+                    _ => c"",
+                };
+                (*out.add(i)).resp = libc::strdup(text.as_ptr());
+                (*out.add(i)).resp_retcode = 0;
+            }
+            *resp = out;
+        }
+        PAM_SUCCESS
+    }
+
+    /// pam_start(service, user) and pam_authenticate, as mon does (no
+    /// account check). Err: the lines mon would send to syslog.
+    pub fn authenticate(service: &str, user: &str, pass: &str) -> Result<(), Vec<String>> {
+        let Some(lib) = lib() else {
+            return Err(vec!["authentication type 'pam' not known".into()]);
+        };
+        let (Ok(svc), Ok(u), Ok(p)) = (
+            CString::new(service),
+            CString::new(user),
+            CString::new(pass),
+        ) else {
+            return Err(vec![]);
+        };
+        let creds = Credentials {
+            user: u.clone(),
+            pass: p,
+        };
+        let conv = Conv {
+            conv: answer,
+            appdata: &creds as *const Credentials as *mut c_void,
+        };
+        let mut h: *mut c_void = std::ptr::null_mut();
+        // SAFETY: valid C strings and conversation, which outlive the
+        // handle (pam_end is called before they go out of scope).
+        unsafe {
+            let r = (lib.start)(svc.as_ptr(), u.as_ptr(), &conv, &mut h);
+            if r != PAM_SUCCESS || h.is_null() {
+                let e = std::io::Error::last_os_error();
+                return Err(vec![format!(
+                    "Error code {r} during PAM init!: {}",
+                    crate::error::errno_text(&e)
+                )]);
+            }
+            let r = (lib.authenticate)(h, 0);
+            (lib.end)(h, r);
+            if r == PAM_SUCCESS {
+                Ok(())
+            } else {
+                Err(vec![])
+            }
+        }
     }
 }
 
@@ -289,8 +455,8 @@ mod tests {
 
     #[test]
     fn trustlocal_and_empty() {
-        assert!(authenticate("trustlocal", "u", "", "127.0.0.1", "").is_ok());
-        assert!(authenticate("trustlocal", "u", "", "10.0.0.1", "").is_err());
-        assert!(authenticate("getpwnam", "", "x", "127.0.0.1", "").is_err());
+        assert!(authenticate("trustlocal", "u", "", "127.0.0.1", "", "").is_ok());
+        assert!(authenticate("trustlocal", "u", "", "10.0.0.1", "", "").is_err());
+        assert!(authenticate("getpwnam", "", "x", "127.0.0.1", "", "").is_err());
     }
 }

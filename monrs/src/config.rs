@@ -799,7 +799,7 @@ fn global(
         }
         "authtype" => {
             g.authtype = s;
-            if v.split_whitespace().any(|t| t == "pam") {
+            if v.split_whitespace().any(|t| t == "pam") && !crate::auth::pam::available() {
                 return Err(cf(
                     "cf error: could not use PAM authentication: Can't locate Authen/PAM.pm in @INC"
                         .to_string(),

@@ -847,9 +847,15 @@ disabled: {} running: {} timer: {}
                     .clone()
                     .unwrap_or_else(|| "getpwnam".into());
                 let userfile = self.userfile();
+                let pamservice = self
+                    .cfg
+                    .globals
+                    .pamservice
+                    .clone()
+                    .unwrap_or_else(|| "passwd".into());
                 let mut ok = false;
                 for t in types.split_whitespace() {
-                    match crate::auth::authenticate(t, user, pass, &host, &userfile) {
+                    match crate::auth::authenticate(t, user, pass, &host, &userfile, &pamservice) {
                         Ok(()) => {
                             ok = true;
                             break;

@@ -10,6 +10,7 @@ mod lifecycle;
 mod moncmd_diff;
 mod monremote_diff;
 mod monshow_diff;
+mod pam_diff;
 mod parse_diff;
 mod period_diff;
 mod protocol_diff;
