@@ -76,8 +76,11 @@ fn ping_alone(
         timeout_ms,
         done,
     });
-    while !runs.by_ident.is_empty() {
+    loop {
         let wait = runs.step();
+        if runs.by_ident.is_empty() {
+            break;
+        }
         poll_in(&[runs.fd], wait);
     }
     result
@@ -248,7 +251,7 @@ impl Runs {
             unanswered: n,
             done: r.done,
         };
-        run.send_round(self.fd, ident, &mut self.replies);
+        run.send_round(self.fd, self.raw, ident, &mut self.replies);
         self.by_ident.insert(ident, run);
     }
 
@@ -277,7 +280,7 @@ impl Runs {
                     if run.attempt < run.retries {
                         run.attempt += 1;
                         run.wait_ms *= 1.5;
-                        run.send_round(self.fd, *ident, &mut self.replies);
+                        run.send_round(self.fd, self.raw, *ident, &mut self.replies);
                     } else {
                         finished.push(*ident);
                     }
@@ -310,7 +313,7 @@ impl Run {
     /// sent (on loopback before sendto() returns), and a large hostgroup
     /// would otherwise overflow the socket's queue and wait out the
     /// timeout for retries.
-    fn send_round(&mut self, fd: RawFd, ident: u16, replies: &mut Vec<Reply>) {
+    fn send_round(&mut self, fd: RawFd, raw: bool, ident: u16, replies: &mut Vec<Reply>) {
         let per_host = self.retries + 1;
         let mut sent = 0;
         for i in 0..self.ips.len() {
@@ -341,7 +344,7 @@ impl Run {
             };
             sent += 1;
             if sent % 64 == 0 {
-                drain(fd, true, replies);
+                drain(fd, raw, replies);
             }
         }
         self.deadline = Instant::now() + Duration::from_micros((self.wait_ms * 1000.0) as u64);

@@ -231,6 +231,54 @@ fn fping_monitor_matches_original_summary_and_exit() {
     });
 }
 
+/// Regression: without a raw socket (not root) fping.monitor uses an
+/// ICMP datagram socket, and it hung after the last answer, waiting for
+/// one more. Run as nobody in a netns whose ping_group_range lets every
+/// group open one: answers, silence and a retry, all within the timeout.
+#[test]
+fn fping_monitor_without_raw_sockets_answers_and_exits() {
+    let me = ours("fping.monitor");
+    in_netns(|ns| {
+        let st = Command::new("ip")
+            .args(["netns", "exec", ns, "sh", "-c"])
+            .arg("echo '0 2147483647' > /proc/sys/net/ipv4/ping_group_range")
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let t0 = std::time::Instant::now();
+        let o = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                ns,
+                "timeout",
+                "10",
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+            ])
+            .args(["--clear-groups", &me, "-r", "1", "-t", "300"])
+            .args(["127.0.0.1", "127.0.0.2", "10.9.9.2"])
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{out}\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(out.starts_with("10.9.9.2\n"), "{out}");
+        assert!(out.contains("127.0.0.2"), "{out}");
+        // 300 ms, then 450 ms for the retry of the silent host
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(3),
+            "{:?}",
+            t0.elapsed()
+        );
+    });
+}
+
 #[test]
 fn lvs_alert_runs_ipvsadm_with_seed_arguments() {
     let d = scratch("lvs");
