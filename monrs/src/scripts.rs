@@ -389,6 +389,14 @@ fn http_get_many(
         let mut wait = Duration::from_secs(3600);
         for c in conns.iter_mut().filter(|c| c.state != HttpState::Done) {
             if now >= c.deadline {
+                // what came so far counts ("timeout isn't a problem if we
+                // already got good data", the original says); with
+                // SO_RCVLOWAT it may not have woken us yet
+                if c.state == HttpState::Reading {
+                    if let Some(fd) = &c.fd {
+                        read_available(fd.0, &mut c.content);
+                    }
+                }
                 // a blocking write that timed out was not reported as a
                 // timeout by the original; connect and read were
                 c.timed_out = c.state != HttpState::Writing;
@@ -428,6 +436,19 @@ fn http_get_many(
         .into_iter()
         .map(|c| http_result(&c.content, c.timed_out, timeout, matchre))
         .collect()
+}
+
+/// Append what the socket has queued, without waiting.
+fn read_available(fd: libc::c_int, into: &mut Vec<u8>) {
+    let mut buf = [0u8; 8192];
+    loop {
+        // SAFETY: reading into a local buffer from our socket.
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+        if n <= 0 {
+            return;
+        }
+        into.extend_from_slice(&buf[..n as usize]);
+    }
 }
 
 fn http_start(host: &str, port: u16, path: &str, ua: &str, limit: Duration) -> HttpConn {

@@ -81,6 +81,52 @@ fn http_server(response: &'static str) -> u16 {
     port
 }
 
+/// A server that answers and then keeps the connection open for 3 s.
+fn http_server_that_hangs(response: &'static str) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut s = s;
+                let mut req = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = s.write_all(response.as_bytes());
+                std::thread::sleep(Duration::from_secs(3));
+            });
+        }
+    });
+    port
+}
+
+/// Regression: a server that sends its answer but does not close it
+/// counts as up once the timeout comes ("timeout isn't a problem if we
+/// already got good data", says the original). Ours, woken only by the
+/// whole answer (SO_RCVLOWAT), had not read it by then and said timeout.
+#[test]
+fn http_monitor_takes_an_answer_that_never_ends_like_the_original() {
+    require_reference();
+    let ok =
+        http_server_that_hangs("HTTP/1.0 200 OK\r\nServer: t\r\n\r\nstill sending\n").to_string();
+    let bad = http_server_that_hangs("HTTP/1.0 500 Oops\r\nServer: t\r\n\r\n").to_string();
+    let me = ours("http.monitor");
+    for args in [
+        vec!["-p", ok.as_str(), "-t", "1", "127.0.0.1"],
+        vec!["-p", bad.as_str(), "-t", "1", "127.0.0.1"],
+        vec!["-p", ok.as_str(), "-t", "1", "-m", "still", "127.0.0.1"],
+    ] {
+        let a = run("/usr/lib/mon/mon.d/http.monitor", &args, &[], "");
+        let b = run(&me, &args, &[], "");
+        assert_eq!(a, b, "http.monitor {args:?}");
+    }
+}
+
 #[test]
 fn http_monitor_matches_original() {
     require_reference();
