@@ -170,6 +170,15 @@ impl Setup {
         Running(cmd.spawn().unwrap())
     }
 
+    /// The daemon's TCP (and trap) port, from its mon.cf.
+    pub fn port(&self) -> u16 {
+        self.file("mon.cf")
+            .lines()
+            .find_map(|l| l.strip_prefix("serverport = "))
+            .and_then(|p| p.parse().ok())
+            .expect("serverport in mon.cf")
+    }
+
     pub fn runs(&self, g: &str, s: &str) -> usize {
         std::fs::read_to_string(self.dir.join(format!("count.{g}.{s}")))
             .ok()

@@ -17,10 +17,9 @@ f="__DIR__/got.$MON_SERVICE"
 mv "$f.tmp" "$f"
 "#;
 
-/// Run our daemon on `cf` until every service in `services` alerted once;
-/// the alerts' records by service.
-fn alerts_of(cf: &str, services: &[&str], fork: bool) -> Vec<String> {
-    let d = scratch("inproc");
+/// Our daemon on `cf` in `d`, with the shipped monitors installed (run
+/// in-process unless `fork`) and the recording alert.
+fn start_daemon(d: &std::path::Path, cf: &str, fork: bool) -> Running {
     let ds = d.display().to_string();
     let st = Command::new(env!("CARGO_BIN_EXE_mon-scripts"))
         .args(["install", &format!("{ds}/mon.d"), &format!("{ds}/alert.d")])
@@ -57,7 +56,15 @@ fn alerts_of(cf: &str, services: &[&str], fork: bool) -> Vec<String> {
     } else {
         cmd.env_remove("MONRS_FORK_MONITORS");
     }
-    let _daemon = Running(cmd.spawn().unwrap());
+    Running(cmd.spawn().unwrap())
+}
+
+/// Run our daemon on `cf` until every service in `services` alerted once;
+/// the alerts' records by service.
+fn alerts_of(cf: &str, services: &[&str], fork: bool) -> Vec<String> {
+    let d = scratch("inproc");
+    let ds = d.display().to_string();
+    let _daemon = start_daemon(&d, cf, fork);
     let start = Instant::now();
     while !services.iter().all(|s| d.join(format!("got.{s}")).exists()) {
         assert!(
@@ -206,11 +213,11 @@ fn runs_stuck_in_timeouts_do_not_hold_up_other_services() {
     let (_stuck_fd, stuck) = stuck_listener();
     let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let open_port = open.local_addr().unwrap().port();
-    let accepted = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Instant>::new()));
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let acc = accepted.clone();
     std::thread::spawn(move || {
         for c in open.incoming().flatten() {
-            acc.lock().unwrap().push(Instant::now());
+            acc.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             drop(c);
         }
     });
@@ -224,42 +231,12 @@ fn runs_stuck_in_timeouts_do_not_hold_up_other_services() {
         "hostgroup fast 127.0.0.1\n\nwatch fast\n    service tcp\n        interval 1s\n        monitor tcp.monitor -p {open_port}\n"
     );
     let d = scratch("inproc-stuck");
-    let ds = d.display().to_string();
-    let st = Command::new(env!("CARGO_BIN_EXE_mon-scripts"))
-        .args(["install", &format!("{ds}/mon.d"), &format!("{ds}/alert.d")])
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let port = free_port();
-    std::fs::write(d.join("auth.cf"), "list: all\n").unwrap();
-    std::fs::write(
-        d.join("mon.cf"),
-        format!("serverbind = 127.0.0.1\ntrapbind = 127.0.0.1\nserverport = {port}\ntrapport = {port}\n\n{cf}"),
-    )
-    .unwrap();
     let t0 = Instant::now();
-    let _daemon = Running(
-        Command::new(env!("CARGO_BIN_EXE_mon"))
-            .args(["-c", &format!("{ds}/mon.cf"), "-b", &ds, "-B", &ds])
-            .args([
-                "-A",
-                &format!("{ds}/auth.cf"),
-                "-a",
-                &format!("{ds}/alert.d"),
-            ])
-            .args(["-s", &format!("{ds}/mon.d"), "-L", &ds, "-D", &ds, "-P", ""])
-            .env("MONRS_SYSLOG_FILE", format!("{ds}/syslog"))
-            .env_remove("MONRS_FORK_MONITORS")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _daemon = start_daemon(&d, &cf, false);
     // first runs one interval after start; the stuck ones then hold
     // their workers for 9 s
     std::thread::sleep(Duration::from_millis(5500));
-    let runs = accepted.lock().unwrap().len();
+    let runs = accepted.load(std::sync::atomic::Ordering::SeqCst);
     let _ = std::fs::remove_dir_all(&d);
     assert!(
         runs >= 3,

@@ -8,15 +8,6 @@ use std::time::{Duration, Instant};
 
 use crate::harness::Setup;
 
-fn port_of(s: &Setup) -> u16 {
-    s.file("mon.cf")
-        .lines()
-        .find_map(|l| l.strip_prefix("serverport = "))
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
 fn cmd(port: u16, c: &str) -> Vec<String> {
     let start = Instant::now();
     let w = loop {
@@ -74,7 +65,7 @@ fn fork_pidfile_hup_keepstate_dtlog_traptimeout_term() {
     )
     .unwrap();
     let d = s.dir.display().to_string();
-    let port = port_of(&s);
+    let port = s.port();
     // -f: the command returns at once, the daemon writes its pid file
     let st = Command::new(env!("CARGO_BIN_EXE_mon"))
         .args([
@@ -245,7 +236,7 @@ fn dump_with_debug_writes_services_to_stderr_and_no_reply() {
             .spawn()
             .unwrap(),
     );
-    let reply = cmd(port_of(&s), "dump\nversion");
+    let reply = cmd(s.port(), "dump\nversion");
     assert_eq!(reply, ["version 9745", "220 version completed"]);
     wait_for("the dump on stderr", || {
         s.file("stderr").contains("watch g service t:")

@@ -37,13 +37,7 @@ fn moncmd_output_matches_debian_moncmd() {
         "list: all\nquit: all\nservertime: all\nstop: root\n",
     )
     .unwrap();
-    let port: u16 = s
-        .file("mon.cf")
-        .lines()
-        .find_map(|l| l.strip_prefix("serverport = "))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let port = s.port();
     let mut child = s.start(env!("CARGO_BIN_EXE_mon"));
     let start = Instant::now();
     while crate::common::connect_local(port).is_none() {

@@ -24,13 +24,7 @@ const COMMANDS: &[&str] = &[
 ];
 
 fn remote_calls(s: &Setup) -> Vec<String> {
-    let port: u16 = s
-        .file("mon.cf")
-        .lines()
-        .find_map(|l| l.strip_prefix("serverport = "))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let port = s.port();
     let remote = s.dir.join("remote.sh");
     std::fs::write(
         &remote,

@@ -53,29 +53,33 @@ fn ensure_cgi_pm() {
     );
 }
 
+/// `prog` to run; with `etc_mon`, in a private mount namespace where
+/// that directory is overlaid on /etc/mon (monshow looks for views in
+/// /etc/mon/monshow/).
+fn command_with_etc_mon(etc_mon: Option<&std::path::Path>, prog: &str) -> Command {
+    let Some(d) = etc_mon else {
+        return Command::new(prog);
+    };
+    let d = d.display().to_string();
+    std::fs::create_dir_all(format!("{d}-work")).unwrap();
+    let mut c = Command::new("unshare");
+    c.args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg(format!(
+            "mount -t overlay overlay -o lowerdir=/etc/mon,upperdir={d},workdir={d}-work /etc/mon && exec \"$@\""
+        ))
+        .args(["sh", prog]);
+    c
+}
+
 fn show(prog: &str, port: u16, args: &[&str]) -> String {
     show_in(None, prog, port, args)
 }
 
-/// monshow's output (and exit status, as a last line); with `etc_mon`,
-/// in a private mount namespace where that directory is overlaid on
-/// /etc/mon (monshow looks for views in /etc/mon/monshow/).
+/// monshow's output (and exit status, as a last line); `etc_mon` as for
+/// [`command_with_etc_mon`].
 fn show_in(etc_mon: Option<&std::path::Path>, prog: &str, port: u16, args: &[&str]) -> String {
     let p = port.to_string();
-    let mut c = match etc_mon {
-        None => Command::new(prog),
-        Some(d) => {
-            let d = d.display().to_string();
-            std::fs::create_dir_all(format!("{d}-work")).unwrap();
-            let mut c = Command::new("unshare");
-            c.args(["-m", "--propagation", "private", "sh", "-c"])
-                .arg(format!(
-                    "mount -t overlay overlay -o lowerdir=/etc/mon,upperdir={d},workdir={d}-work /etc/mon && exec \"$@\""
-                ))
-                .args(["sh", prog]);
-            c
-        }
-    };
+    let mut c = command_with_etc_mon(etc_mon, prog);
     let o = c
         .args(["--server", "127.0.0.1", "--port", &p])
         .args(args)
@@ -120,13 +124,7 @@ fn monshow_matches_debian_monshow() {
         "list: all\nquit: all\nprotid: all\ndisable: all\ntest: all\nstop: all\nack: all\n",
     )
     .unwrap();
-    let port: u16 = s
-        .file("mon.cf")
-        .lines()
-        .find_map(|l| l.strip_prefix("serverport = "))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let port = s.port();
     let mut child = s.start(env!("CARGO_BIN_EXE_mon"));
     let moncmd = |c: &str| {
         Command::new(env!("CARGO_BIN_EXE_moncmd"))
@@ -219,20 +217,7 @@ fn cgi_page(
     query: &str,
     path_info: Option<&str>,
 ) -> String {
-    let mut c = match etc_mon {
-        None => Command::new(prog),
-        Some(d) => {
-            let d = d.display().to_string();
-            std::fs::create_dir_all(format!("{d}-work")).unwrap();
-            let mut c = Command::new("unshare");
-            c.args(["-m", "--propagation", "private", "sh", "-c"])
-                .arg(format!(
-                    "mount -t overlay overlay -o lowerdir=/etc/mon,upperdir={d},workdir={d}-work /etc/mon && exec \"$@\""
-                ))
-                .args(["sh", prog]);
-            c
-        }
-    };
+    let mut c = command_with_etc_mon(etc_mon, prog);
     c.current_dir(dir)
         .env("REQUEST_METHOD", "GET")
         .env("QUERY_STRING", query)

@@ -46,13 +46,7 @@ fn with_pam_service(s: &Setup, bin: &str) -> String {
 }
 
 fn logins(s: &Setup, child: &mut Running) -> Vec<String> {
-    let port: u16 = s
-        .file("mon.cf")
-        .lines()
-        .find_map(|l| l.strip_prefix("serverport = "))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let port = s.port();
     let start = Instant::now();
     while crate::common::connect_local(port).is_none() {
         assert!(

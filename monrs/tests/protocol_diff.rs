@@ -331,15 +331,7 @@ fn protocol_and_traps_match_debian_mon() {
     for s in [&ours, &theirs] {
         std::fs::write(s.dir.join("auth.cf"), AUTH).unwrap();
     }
-    let port_of = |s: &Setup| -> u16 {
-        let cf = s.file("mon.cf");
-        cf.lines()
-            .find_map(|l| l.strip_prefix("serverport = "))
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
-    let (po, pt) = (port_of(&ours), port_of(&theirs));
+    let (po, pt) = (ours.port(), theirs.port());
     let mut c_ours = ours.start(env!("CARGO_BIN_EXE_mon"));
     let mut c_theirs = theirs.start("/usr/sbin/mon");
     let (t_ours, t_theirs) = std::thread::scope(|s| {

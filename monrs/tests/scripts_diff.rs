@@ -57,6 +57,19 @@ fn tcp_monitor_matches_original() {
     }
 }
 
+/// Read a request up to its blank line: the original writes it in three
+/// pieces and dies of SIGPIPE if the server answers too early.
+fn read_request(s: &mut std::net::TcpStream) {
+    let mut req = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => req.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
 /// A one-shot HTTP server per response.
 fn http_server(response: &'static str) -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -65,16 +78,7 @@ fn http_server(response: &'static str) -> u16 {
         for s in l.incoming().flatten() {
             let mut s = s;
             let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-            // read the whole request first: the original writes it in
-            // three pieces and dies of SIGPIPE if we answer too early
-            let mut req = Vec::new();
-            let mut buf = [0u8; 1024];
-            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
-                match s.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => req.extend_from_slice(&buf[..n]),
-                }
-            }
+            read_request(&mut s);
             let _ = s.write_all(response.as_bytes());
         }
     });
@@ -89,14 +93,7 @@ fn http_server_that_hangs(response: &'static str) -> u16 {
         for s in l.incoming().flatten() {
             std::thread::spawn(move || {
                 let mut s = s;
-                let mut req = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => req.extend_from_slice(&buf[..n]),
-                    }
-                }
+                read_request(&mut s);
                 let _ = s.write_all(response.as_bytes());
                 std::thread::sleep(Duration::from_secs(3));
             });

@@ -11,15 +11,6 @@ use crate::common::{reference_lock, require_reference};
 use crate::harness::{alert_records, Running, Setup};
 use crate::protocol_diff::{trap, Conn};
 
-fn port_of(s: &Setup) -> u16 {
-    s.file("mon.cf")
-        .lines()
-        .find_map(|l| l.strip_prefix("serverport = "))
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
 /// Perl's scalar localtime ("Wed Nov 26 01:02:03 2026") becomes CTIME.
 fn mask_ctime(s: &str) -> String {
     let b = s.as_bytes();
@@ -92,7 +83,7 @@ watch tt
 /// until `dur` reads OK again).
 fn trap_session(setup: &Setup, child: &mut Running) -> (f64, f64) {
     let started = Instant::now();
-    let port = port_of(setup);
+    let port = setup.port();
     let mut c = Conn::open(port);
     // no trap arrives for hb: a trap timeout alert after traptimeout
     wait_for("a trap timeout alert", Duration::from_secs(20), || {
