@@ -443,18 +443,29 @@ fn only_our_echo_replies(fd: RawFd, block: u16) {
         len: prog.len() as u16,
         filter: prog.as_mut_ptr(),
     };
-    // SAFETY: attaching a filter program that lives until the call returns
-    // (the kernel copies it) to our own socket. Best effort: without it,
-    // replies with other idents are still ignored after reading.
+    // the kernel copies the program; best effort: without it, replies with
+    // other idents are still ignored after reading
+    set_socket_option(fd, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &fprog);
+}
+
+/// setsockopt() with `value` as the option's value (its C type); whether
+/// the kernel took it.
+pub(crate) fn set_socket_option<T>(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> bool {
+    // SAFETY: the kernel reads size_of::<T>() bytes from a live reference.
     unsafe {
         libc::setsockopt(
             fd,
-            libc::SOL_SOCKET,
-            libc::SO_ATTACH_FILTER,
-            (&fprog as *const libc::sock_fprog).cast(),
-            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
-        )
-    };
+            level,
+            name,
+            (value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
+        ) == 0
+    }
 }
 
 /// poll() for input on `fds` for at most `wait` (None: without end); a
@@ -491,35 +502,14 @@ fn icmp_socket(kind: libc::c_int) -> std::io::Result<OwnedFd> {
     // SAFETY: fd is a new descriptor nobody else owns.
     let sock = unsafe { OwnedFd::from_raw_fd(fd) };
     if kind == libc::SOCK_RAW {
+        // ICMP_FILTER (SOL_RAW 255, option 1): every type but echo reply out
         let mask: u32 = !(1u32 << 0);
-        // SAFETY: setting ICMP_FILTER (SOL_RAW 255, option 1) from a local u32.
-        unsafe {
-            libc::setsockopt(
-                fd,
-                255,
-                1,
-                (&mask as *const u32).cast(),
-                std::mem::size_of::<u32>() as libc::socklen_t,
-            )
-        };
+        set_socket_option(fd, 255, 1, &mask);
     }
+    // FORCE, as root, may exceed rmem_max; the plain option is the fallback
     let room: libc::c_int = 4 << 20;
-    for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
-        // SAFETY: setting an int socket option on our socket (FORCE, as
-        // root, may exceed rmem_max; the plain option is the fallback).
-        let r = unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                opt,
-                (&room as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if r == 0 {
-            break;
-        }
-    }
+    let _ = set_socket_option(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &room)
+        || set_socket_option(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &room);
     Ok(sock)
 }
 

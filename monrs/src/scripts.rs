@@ -9,6 +9,7 @@ use std::net::{Ipv4Addr, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use crate::daemon::ctime;
+use crate::echo::set_socket_option;
 
 /// A numeric option the way the Perl monitors read it (`$opt{x} || N`):
 /// absent, unparsable or zero means the default.
@@ -579,17 +580,8 @@ fn retire_answered(fd: FdGuard, ep: libc::c_int) {
         l_onoff: 1,
         l_linger: 0,
     };
-    // SAFETY: setting SO_LINGER from a local struct on our socket, which
-    // is then closed with a reset.
-    unsafe {
-        libc::setsockopt(
-            fd.0,
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&lg as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
+    // closed with a reset as it drops
+    set_socket_option(fd.0, libc::SOL_SOCKET, libc::SO_LINGER, &lg);
 }
 
 /// A high SO_RCVLOWAT: the kernel then wakes us when the server has sent
@@ -598,16 +590,7 @@ fn retire_answered(fd: FdGuard, ep: libc::c_int) {
 /// 64 KiB. Wake-ups are a large part of an in-process check's cost.
 fn wake_on_whole_answer(fd: libc::c_int) {
     let lowat: libc::c_int = 64 * 1024;
-    // SAFETY: setting an int socket option on our socket.
-    unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_RCVLOWAT,
-            (&lowat as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
+    set_socket_option(fd, libc::SOL_SOCKET, libc::SO_RCVLOWAT, &lowat);
 }
 
 /// TCP_QUICKACK off before connect(): the kernel then holds back the
@@ -619,16 +602,7 @@ fn wake_on_whole_answer(fd: libc::c_int) {
 /// are slow to read (seen on loopback).
 fn delay_acks(fd: libc::c_int) {
     let off: libc::c_int = 0;
-    // SAFETY: setting an int socket option on our socket.
-    unsafe {
-        libc::setsockopt(
-            fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_QUICKACK,
-            (&off as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
+    set_socket_option(fd, libc::IPPROTO_TCP, libc::TCP_QUICKACK, &off);
 }
 
 fn sockaddr(ip: Ipv4Addr, port: u16) -> libc::sockaddr_in {

@@ -102,6 +102,15 @@ struct Status {
     hosts: Option<(String, String)>,
 }
 
+impl Status {
+    /// The opstatus fields of `group`/`service`.
+    fn service(&self, g: &str, svc: &str) -> Option<&Vec<(String, String)>> {
+        self.ops
+            .iter()
+            .find(|kv| get(kv, "group") == g && get(kv, "service") == svc)
+    }
+}
+
 fn get(kv: &[(String, String)], k: &str) -> String {
     kv.iter()
         .find(|(n, _)| n == k)
@@ -271,11 +280,7 @@ fn select_rows<'a>(
     } else {
         chosen
             .iter()
-            .filter_map(|(g, s)| {
-                st.ops
-                    .iter()
-                    .find(|kv| get(kv, "group") == *g && get(kv, "service") == *s)
-            })
+            .filter_map(|(g, s)| st.service(g, s))
             .collect()
     };
     let mut rows = Vec::new();
@@ -454,11 +459,7 @@ fn main() {
     }
     if let Some(d) = &detail {
         let (g, svc) = d.split_once(',').unwrap_or((d.as_str(), ""));
-        let Some(kv) = st
-            .ops
-            .iter()
-            .find(|kv| get(kv, "group") == g && get(kv, "service") == svc)
-        else {
+        let Some(kv) = st.service(g, svc) else {
             err_die(&format!("{g}/{svc} not a valid service"));
         };
         print_detail(g, svc, kv, description(&st, g, svc), group_hosts(&st, g));
@@ -525,8 +526,10 @@ fn load_rc(path: &str, is_view: bool, die: fn(&str) -> !) -> Rc {
     }
 }
 
-fn opname(op: &str) -> &'static str {
-    match op {
+/// An opstatus as monshow shows it: "fail (0)", or the number alone
+/// when it has no name.
+fn opstatus_text(op: &str) -> String {
+    let name = match op {
         "0" => "fail",
         "1" => "ok",
         "2" => "coldstart",
@@ -536,8 +539,9 @@ fn opname(op: &str) -> &'static str {
         "6" => "timeout",
         "7" => "untested",
         "8" => "dependency",
-        _ => "",
-    }
+        _ => return op.to_string(),
+    };
+    format!("{name} ({op})")
 }
 
 /// monshow's --detail text for one service.
@@ -548,11 +552,7 @@ fn print_detail(g: &str, svc: &str, kv: &[(String, String)], desc: &str, hosts: 
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    let op = get("opstatus");
-    let opstatus = match opname(&op) {
-        "" => op,
-        name => format!("{name} ({op})"),
-    };
+    let opstatus = opstatus_text(&get("opstatus"));
     let num = |k: &str| mon::perlnum::numify(&get(k)) as i64;
     let wrap = |t: &str| mon::scripts::text_wrap(70, "    ", "    ", t);
     print!(

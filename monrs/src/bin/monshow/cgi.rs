@@ -248,11 +248,7 @@ fn disabled(lines: &[String]) -> String {
 /// The detail page of `group,service`.
 fn service_detail(arg: &str, st: &Status, rc: &Rc, c: &Colours, script: &str) -> String {
     let (g, svc) = arg.split_once(',').unwrap_or((arg, ""));
-    let Some(kv) = st
-        .ops
-        .iter()
-        .find(|kv| get(kv, "group") == g && get(kv, "service") == svc)
-    else {
+    let Some(kv) = st.service(g, svc) else {
         err_die(&format!("{g}/{svc} not a valid service"));
     };
     let raw = |k: &str| get(kv, k);
@@ -270,10 +266,7 @@ fn service_detail(arg: &str, st: &Status, rc: &Rc, c: &Colours, script: &str) ->
         "ackcomment",
     ] {
         let v = if k == "opstatus" {
-            match opname(&op) {
-                "" => op.clone(),
-                name => format!("{name} ({op})"),
-            }
+            opstatus_text(&op)
         } else {
             raw(k)
         };
